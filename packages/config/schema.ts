@@ -1,0 +1,223 @@
+/**
+ * The rollgate.yml schema: the single source of truth for configuration. Types used across the engine are
+ * inferred from it, and schema/rollgate.schema.json is generated from it (scripts/schema.mjs).
+ *
+ * Values anywhere may reference `${env:NAME}` (an environment variable) or `${secret:NAME}` (a secret: masked in
+ * every log and report). References are resolved by the loader before validation.
+ */
+import { z } from 'zod';
+import { Duration } from './duration.js';
+
+const Name = z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'use letters, digits, space, . _ : / -');
+
+/** Status expectation: 200, "2xx", "200-299", or a list of those. */
+export const StatusPattern = z.union([
+  z.number().int().min(100).max(599),
+  z.string().regex(/^([1-5]xx|[1-5]\d\d(-[1-5]\d\d)?)$/, 'expected a status like 200, "2xx" or "200-299"'),
+]);
+export const StatusExpectation = z.union([StatusPattern, z.array(StatusPattern).min(1)]);
+
+export const Timeouts = z.strictObject({
+  connect: Duration.optional().describe('Time allowed to open the TCP/TLS connection'),
+  firstByte: Duration.optional().describe('Time allowed from sending the request until response headers arrive'),
+  total: Duration.optional().describe('Time allowed for the whole attempt, body included'),
+});
+
+export const RetryErrorKind = z.enum(['timeout', 'connect', 'reset', 'dns', 'tls', 'protocol']);
+export const Retries = z.strictObject({
+  attempts: z.number().int().min(1).max(100).optional().describe('Total attempts, the first included'),
+  delay: Duration.optional().describe('Delay before the second attempt'),
+  backoff: z.number().min(1).max(10).optional().describe('Multiplier applied to the delay after each attempt'),
+  maxDelay: Duration.optional(),
+  onStatus: z.array(StatusPattern).optional().describe('Statuses that cause a retry (default: 5xx, 404 and 429 fail then retry)'),
+  onErrors: z.array(RetryErrorKind).optional().describe('Transport errors that cause a retry (default: all)'),
+});
+
+/** A header value; `secret: true` masks it in logs and reports. */
+export const HeaderValue = z.union([z.string(), z.strictObject({ value: z.string(), secret: z.boolean().optional() })]);
+export const Headers = z.record(z.string(), HeaderValue);
+
+/**
+ * A body condition, readable aloud: `<path> <op> <value>`, e.g. `$.status == "ok"`, `$.latency < 300`,
+ * `$.checks.db exists`, `$.version matches ^1\.`. Operators: == != < <= > >= contains matches exists.
+ */
+export const Condition = z.string().min(1);
+
+const CheckBase = {
+  name: Name.describe('Unique name of the check, used in reports and alerts'),
+  optional: z.boolean().optional().describe('Reported, but a failure does not fail the run'),
+  timeouts: Timeouts.optional(),
+  retries: Retries.optional(),
+  tags: z.array(z.string()).optional(),
+};
+
+export const HttpCheck = z.strictObject({
+  ...CheckBase,
+  type: z.literal('http'),
+  url: z.string().min(1).describe('Absolute URL, or a path relative to the environment url'),
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).optional(),
+  headers: Headers.optional(),
+  body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+  expect: z
+    .strictObject({
+      status: StatusExpectation.optional().describe('Default: 2xx'),
+      headers: z.record(z.string(), z.string()).optional().describe('Header name -> exact value or /regex/'),
+      body: z.array(Condition).optional().describe('JSON conditions on the response body'),
+      text: z
+        .strictObject({ contains: z.string().optional(), matches: z.string().optional() })
+        .optional()
+        .describe('Raw-text expectations for any body'),
+      maxLatency: Duration.optional(),
+    })
+    .optional(),
+});
+
+export const McpTransport = z.enum(['auto', 'streamable-http', 'sse', 'stdio']);
+export const McpCheck = z.strictObject({
+  ...CheckBase,
+  type: z.literal('mcp'),
+  url: z.string().optional().describe('MCP endpoint (Streamable HTTP or legacy SSE); absolute or relative'),
+  command: z.string().optional().describe('For stdio: the program to start'),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  transport: McpTransport.optional().describe('auto (default) tries Streamable HTTP, then legacy SSE'),
+  headers: Headers.optional(),
+  expect: z
+    .strictObject({
+      minProtocolVersion: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+      serverName: z.string().optional(),
+      tools: z.array(z.string()).optional(),
+      resources: z.array(z.string()).optional(),
+      prompts: z.array(z.string()).optional(),
+      toolSnapshot: z.string().optional().describe('Path of a recorded tools snapshot; names and input schemas must match'),
+      maxLatency: Duration.optional(),
+    })
+    .optional(),
+  call: z
+    .strictObject({
+      tool: z.string(),
+      arguments: z.record(z.string(), z.unknown()).optional(),
+      expect: z.array(Condition).optional().describe('Conditions on the tool result ($.content[0].text, $.structuredContent..., $.isError)'),
+    })
+    .optional(),
+});
+
+export const AuthCheck = z.strictObject({
+  ...CheckBase,
+  type: z.literal('auth'),
+  url: z.string().min(1),
+  method: z.enum(['GET', 'POST']).optional(),
+  token: z.string().min(1).describe('The valid credential, normally ${secret:NAME}'),
+  header: z.string().optional().describe('Default: Authorization'),
+  scheme: z.string().optional().describe('Default: Bearer (empty string for none)'),
+  rejectStatus: z.array(z.number().int()).optional().describe('Statuses that count as a refusal (default 401, 403)'),
+  acceptStatus: StatusExpectation.optional().describe('Default: 2xx'),
+  mcp: z.boolean().optional().describe('Also require WWW-Authenticate resource_metadata and the protected-resource metadata document'),
+  body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+});
+
+export const TlsCheck = z.strictObject({
+  ...CheckBase,
+  type: z.literal('tls'),
+  url: z.string().min(1).describe('https URL or host:port'),
+  minDaysToExpiry: z.number().int().min(0).optional().describe('Default: 14'),
+  ca: z.string().optional().describe('Path of an extra CA bundle (PEM) to trust'),
+  servername: z.string().optional(),
+});
+
+export const LoadCheck = z.strictObject({
+  ...CheckBase,
+  type: z.literal('load'),
+  url: z.string().min(1),
+  method: z.enum(['GET', 'POST', 'PUT']).optional(),
+  headers: Headers.optional(),
+  body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  rate: z.number().positive().optional().describe('Fixed arrival rate in requests per second (coordinated-omission corrected)'),
+  concurrency: z.number().int().positive().optional().describe('Fixed number of requests in flight'),
+  connections: z.number().int().positive().optional(),
+  duration: Duration.describe('How long to generate load'),
+  expectStatus: StatusExpectation.optional(),
+  thresholds: z
+    .strictObject({
+      p50: Duration.optional(),
+      p95: Duration.optional(),
+      p99: Duration.optional(),
+      maxErrorRate: z.number().min(0).max(1).optional().describe('Fraction, e.g. 0.01'),
+      minThroughput: z.number().min(0).optional().describe('Requests per second'),
+    })
+    .optional(),
+});
+
+const RequestSpec = z.strictObject({
+  url: z.string().min(1),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+  headers: Headers.optional(),
+  body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+});
+
+export const CircuitBreakerCheck = z.strictObject({
+  ...CheckBase,
+  type: z.literal('circuit-breaker'),
+  url: z.string().min(1).describe('The call that goes through the breaker'),
+  method: z.enum(['GET', 'POST']).optional(),
+  headers: Headers.optional(),
+  body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  faultOn: RequestSpec.describe('Request that switches the dependency fault on'),
+  faultOff: RequestSpec.describe('Request that switches it off again'),
+  openWithin: z.number().int().positive().optional().describe('Calls within which the breaker must open (default 10)'),
+  openStatus: StatusExpectation.optional().describe('Status of a fast failure (default 503)'),
+  fastFailLatency: Duration.optional().describe('A fast failure answers within this (default 100ms)'),
+  resetWithin: Duration.optional().describe('After the fault is off, the call must succeed again within this (default 30s)'),
+});
+
+export const Check = z.discriminatedUnion('type', [HttpCheck, McpCheck, AuthCheck, TlsCheck, LoadCheck, CircuitBreakerCheck]);
+
+export const RunSettings = z.strictObject({
+  concurrency: z.number().int().min(1).max(1000).optional().describe('Checks in flight at once (default 16)'),
+  deadline: Duration.optional().describe('Overall deadline for one validation run (default 5m)'),
+  timeouts: Timeouts.optional(),
+  retries: Retries.optional(),
+  breaker: z
+    .strictObject({
+      failures: z.number().int().min(1).optional().describe('Consecutive failed attempts on one target that open its breaker (default 5)'),
+      halfOpenAfter: Duration.optional().describe('Default 30s'),
+    })
+    .optional(),
+  logLevel: z.enum(['debug', 'info', 'warning']).optional(),
+});
+
+export const Environment = z.strictObject({
+  url: z.string().optional().describe('Base URL; relative check URLs resolve against it'),
+  production: z.boolean().optional(),
+  settings: RunSettings.optional(),
+  checks: z.array(Check).optional().describe('Checks for this environment only (added to the shared ones)'),
+  skipChecks: z.array(z.string()).optional().describe('Names of shared checks not run here'),
+  variables: z.record(z.string(), z.string()).optional(),
+});
+
+export const RollgateConfig = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).describe('Configuration format version'),
+    service: z.string().optional().describe('Name of the service'),
+    settings: RunSettings.optional().describe('Defaults for every environment'),
+    checks: z.array(Check).optional().describe('Checks shared by every environment'),
+    environments: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, - and _'), Environment)
+      .describe('Per-environment sections, e.g. staging and production'),
+  })
+  .meta({ title: 'rollgate configuration', description: 'rollgate.yml: checks, environments and rollout settings' });
+
+export type RollgateConfig = z.output<typeof RollgateConfig>;
+export type EnvironmentConfig = z.output<typeof Environment>;
+export type CheckSpec = z.output<typeof Check>;
+export type HttpCheckSpec = z.output<typeof HttpCheck>;
+export type McpCheckSpec = z.output<typeof McpCheck>;
+export type AuthCheckSpec = z.output<typeof AuthCheck>;
+export type TlsCheckSpec = z.output<typeof TlsCheck>;
+export type LoadCheckSpec = z.output<typeof LoadCheck>;
+export type CircuitBreakerCheckSpec = z.output<typeof CircuitBreakerCheck>;
+export type TimeoutsSpec = z.output<typeof Timeouts>;
+export type RetriesSpec = z.output<typeof Retries>;
+export type RunSettingsSpec = z.output<typeof RunSettings>;
+export type StatusExpectationSpec = z.output<typeof StatusExpectation>;
+export type HeadersSpec = z.output<typeof Headers>;

@@ -1,0 +1,56 @@
+/**
+ * Secret values known to this process. Everything that leaves the engine as text (logs, reports, summaries,
+ * annotations, outputs) goes through `redact`. Hosts also forward each value to their own masking
+ * (core.setSecret on GitHub), line by line for multi-line values.
+ */
+export type SecretListener = (value: string) => void;
+
+const MASK = '***';
+
+export class Secrets {
+  private readonly values = new Set<string>();
+  private readonly listeners: SecretListener[] = [];
+
+  /** Registers a secret; empty and very short values are ignored (masking "a" would garble every log). */
+  add(value: string | undefined): void {
+    if (!value) return;
+    const parts = [value, ...value.split(/\r?\n/).map((line) => line.trim())];
+    for (const part of parts) {
+      if (part.length < 3 || this.values.has(part)) continue;
+      this.values.add(part);
+      // Encoded forms leak as easily as the raw value (URLs, basic auth headers).
+      for (const encoded of [encodeURIComponent(part), Buffer.from(part).toString('base64')]) {
+        if (encoded !== part && encoded.length >= 3) this.values.add(encoded);
+      }
+      for (const listener of this.listeners) listener(part);
+    }
+  }
+
+  onAdd(listener: SecretListener): void {
+    this.listeners.push(listener);
+    for (const value of this.values) listener(value);
+  }
+
+  has(value: string): boolean {
+    return this.values.has(value);
+  }
+
+  /** Replaces every known secret (longest first, so a secret containing another is masked whole). */
+  redact(text: string): string {
+    if (!text || this.values.size === 0) return redactUrlCredentials(text);
+    let out = text;
+    const sorted = [...this.values].sort((a, b) => b.length - a.length);
+    for (const value of sorted) {
+      if (out.includes(value)) out = out.split(value).join(MASK);
+    }
+    return redactUrlCredentials(out);
+  }
+}
+
+/** Removes user:password@ from any URL in the text. */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(:[^/\s@]*)?@/gi, `$1${MASK}@`);
+}
+
+/** The process-wide registry; hosts subscribe to it. Tests create their own instances. */
+export const secrets = new Secrets();
