@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { Duration } from './duration.js';
 
-const Name = z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$/, 'use letters, digits, space, . _ : / -');
+const Name = z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'a single line of text (no control characters)');
 
 /** Status expectation: 200, "2xx", "200-299", or a list of those. */
 export const StatusPattern = z.union([

@@ -1,0 +1,47 @@
+/** The validate action: read inputs, run the shared engine, publish outputs, summary and annotations. */
+import * as core from '@actions/core';
+import { actionsHost } from '../../../packages/host/actions-host.js';
+import { parseSecretInput } from '../../../packages/host/secret-input.js';
+import { parseMultiline } from '../../../packages/config/zero-config.js';
+import { formatProblem } from '../../../packages/config/errors.js';
+import { secrets } from '../../../packages/config/secrets.js';
+import { executeValidation, prepareValidation, writeJsonReport } from '../../../packages/validate/validate.js';
+import { publishValidation } from '../../../packages/validate/publish.js';
+
+export async function run(): Promise<void> {
+  const host = actionsHost(secrets);
+  try {
+    const secretInput = parseSecretInput(core.getInput('secrets'), secrets);
+    if (!secretInput.ok) return core.setFailed(secretInput.message);
+    const prepared = prepareValidation({
+      configPath: core.getInput('config'),
+      environment: core.getInput('environment'),
+      zeroConfig: {
+        urls: parseMultiline(core.getInput('url')),
+        mcpUrls: parseMultiline(core.getInput('mcp-url')),
+        expectedStatus: core.getInput('expected-status'),
+        maxLatencyMs: core.getInput('max-latency-ms'),
+        attempts: core.getInput('attempts'),
+        retryDelay: core.getInput('retry-delay'),
+      },
+      cwd: process.cwd(),
+      env: process.env,
+      secretValues: secretInput.values,
+      secrets,
+    });
+    if (!prepared.ok) {
+      for (const problem of prepared.problems) {
+        host.error(formatProblem(problem), problem.file ? { file: problem.file, line: problem.line, col: problem.col, title: 'rollgate config' } : {});
+      }
+      core.setOutput('passed', 'false');
+      return core.setFailed(`configuration has ${prepared.problems.length} problem(s); see the errors above`);
+    }
+    const report = await executeValidation(prepared.prepared, { log: host, secrets });
+    const reportDir = core.getInput('report-dir') || `${process.env.RUNNER_TEMP || '.'}/rollgate`;
+    const reportPath = await writeJsonReport(report, reportDir, secrets);
+    await publishValidation(report, reportPath, host);
+    if (report.verdict !== 'passed') core.setFailed(`validation failed: ${report.summary.requiredNotPassed} required check(s) did not pass`);
+  } catch (error) {
+    core.setFailed(secrets.redact(error instanceof Error ? error.message : String(error)));
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The rollgate CLI: the same engines as the actions, through the terminal host.
+ * Exit codes for every command: 0 everything required passed, 1 a check or gate failed, 2 usage or configuration error.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { secrets } from '../config/secrets.js';
+import { buildJsonSchema } from '../config/json-schema.js';
+import { formatProblem } from '../config/errors.js';
+import { cliHost } from '../host/cli-host.js';
+import { executeValidation, prepareValidation, writeJsonReport } from '../validate/validate.js';
+import { publishValidation } from '../validate/publish.js';
+import { renderMarkdown, renderText } from '../report/render.js';
+import { ROLLGATE_VERSION } from '../version.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  cwd: string;
+  signal?: AbortSignal;
+}
+
+const HELP = `rollgate ${ROLLGATE_VERSION}: deploy, validate, roll out and monitor a service
+
+Usage:
+  rollgate validate [--config FILE] [--environment NAME] [--report-dir DIR] [--format text|json|markdown]
+  rollgate validate --url URL [--url URL ...] [--mcp-url URL] [--expected-status 2xx] [--max-latency-ms N] [--attempts N] [--retry-delay 1s]
+  rollgate schema            print the JSON Schema of rollgate.yml
+  rollgate version | help
+
+Exit codes: 0 everything required passed, 1 a check or gate failed, 2 usage or configuration error.
+Secrets referenced as \${secret:NAME} in the config are read from the environment variable NAME.`;
+
+const VALIDATE_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  environment: { type: 'string', short: 'e' },
+  'report-dir': { type: 'string' },
+  format: { type: 'string', short: 'f' },
+  url: { type: 'string', multiple: true },
+  'mcp-url': { type: 'string', multiple: true },
+  'expected-status': { type: 'string' },
+  'max-latency-ms': { type: 'string' },
+  attempts: { type: 'string' },
+  'retry-delay': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+function usageError(io: CliIo, message: string): number {
+  io.stderr.write(`rollgate: ${message}\nRun "rollgate help" for usage.\n`);
+  return EXIT.usage;
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout.write(`${HELP}\n`);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    case 'version':
+    case '--version':
+      io.stdout.write(`${ROLLGATE_VERSION}\n`);
+      return EXIT.ok;
+    case 'schema':
+      io.stdout.write(`${JSON.stringify(buildJsonSchema(), null, 2)}\n`);
+      return EXIT.ok;
+    case 'validate':
+      return validateCommand(rest, io);
+    default:
+      return usageError(io, `unknown command "${command}" (expected validate, schema, version or help)`);
+  }
+}
+
+async function validateCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: VALIDATE_OPTIONS, allowPositionals: false, strict: true });
+  } catch (error) {
+    return usageError(io, (error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    io.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  const format = v.format ?? 'text';
+  if (!['text', 'json', 'markdown'].includes(format)) return usageError(io, `--format "${format}" is not one of text, json, markdown`);
+  const host = cliHost(secrets, { verbose: v.verbose ?? false, quiet: (v.quiet ?? false) || format !== 'text', stderr: io.stderr });
+  const prepared = prepareValidation({
+    ...(v.config ? { configPath: v.config } : {}),
+    ...(v.environment ? { environment: v.environment } : {}),
+    zeroConfig: {
+      urls: v.url ?? [],
+      mcpUrls: v['mcp-url'] ?? [],
+      ...(v['expected-status'] ? { expectedStatus: v['expected-status'] } : {}),
+      ...(v['max-latency-ms'] ? { maxLatencyMs: v['max-latency-ms'] } : {}),
+      ...(v.attempts ? { attempts: v.attempts } : {}),
+      ...(v['retry-delay'] ? { retryDelay: v['retry-delay'] } : {}),
+    },
+    cwd: io.cwd,
+    env: io.env,
+    secretValues: {},
+    secrets,
+  });
+  if (!prepared.ok) {
+    for (const problem of prepared.problems) io.stderr.write(`${secrets.redact(formatProblem(problem))}\n`);
+    io.stderr.write(`rollgate: ${prepared.problems.length} problem(s); nothing was checked.\n`);
+    return EXIT.usage;
+  }
+  const report = await executeValidation(prepared.prepared, { log: host, secrets, ...(io.signal ? { signal: io.signal } : {}) });
+  let reportPath = '';
+  if (v['report-dir']) {
+    reportPath = await writeJsonReport(report, v['report-dir'], secrets);
+    await publishValidation(report, reportPath, { ...host, error: () => undefined, warning: () => undefined });
+  }
+  const out =
+    format === 'json'
+      ? JSON.stringify(report, null, 2)
+      : format === 'markdown'
+        ? renderMarkdown(report)
+        : renderText(report, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR });
+  io.stdout.write(`${secrets.redact(out)}\n`);
+  if (reportPath && format === 'text') io.stderr.write(`report: ${reportPath}\n`);
+  return report.verdict === 'passed' ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,143 @@
+/**
+ * The validate engine: turns a config file (or zero-config inputs) into a plan, runs it, and builds the report.
+ * Hosts (the action, the CLI) only gather inputs and present the result.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { planChecks, type ValidationPlan } from '../config/plan.js';
+import { configFromInputs } from '../config/zero-config.js';
+import type { ConfigProblem } from '../config/errors.js';
+import type { Secrets } from '../config/secrets.js';
+import { runChecks } from '../checks/runner.js';
+import { closeHttpAgents } from '../checks/http-client.js';
+import type { CheckResult, Logger } from '../checks/model.js';
+import { buildReport, type ValidationReport } from '../report/model.js';
+import { ROLLGATE_VERSION } from '../version.js';
+
+export const DEFAULT_CONFIG_PATH = '.github/rollgate.yml';
+
+export interface ZeroConfigInputs {
+  urls: string[];
+  mcpUrls: string[];
+  expectedStatus?: string;
+  maxLatencyMs?: string;
+  attempts?: string;
+  retryDelay?: string;
+}
+
+export interface ValidateRequest {
+  /** The config path the user gave, if any. */
+  configPath?: string;
+  environment?: string;
+  zeroConfig: ZeroConfigInputs;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  secretValues: Record<string, string>;
+  secrets: Secrets;
+}
+
+export interface PreparedValidation {
+  plan: ValidationPlan;
+  service?: string | undefined;
+  /** The config file, or "inputs". */
+  source: string;
+  baseDir: string;
+}
+
+export type PrepareResult = { ok: true; prepared: PreparedValidation } | { ok: false; problems: ConfigProblem[] };
+
+function usageProblem(message: string, path = ''): ConfigProblem {
+  return { file: '', line: 0, col: 0, path, message };
+}
+
+export function prepareValidation(req: ValidateRequest): PrepareResult {
+  const zeroConfig = req.zeroConfig.urls.length > 0 || req.zeroConfig.mcpUrls.length > 0;
+  if (zeroConfig && req.configPath) {
+    return {
+      ok: false,
+      problems: [usageProblem('both a config file and url/mcp-url were given; use the config file, or the url inputs for a config-free run, not both')],
+    };
+  }
+  if (zeroConfig) {
+    const environment = req.environment || 'default';
+    const built = configFromInputs({ ...req.zeroConfig, environment });
+    if (!built.ok) return built;
+    const planned = planChecks(built.config, environment);
+    if (!planned.ok) return planned;
+    return { ok: true, prepared: { plan: planned.plan, source: 'inputs', baseDir: req.cwd } };
+  }
+  const file = resolve(req.cwd, req.configPath || DEFAULT_CONFIG_PATH);
+  if (!req.configPath && !existsSync(file)) {
+    return {
+      ok: false,
+      problems: [
+        usageProblem(
+          `no configuration at ${DEFAULT_CONFIG_PATH} and no url given; pass url (and/or mcp-url) for a quick check, or create ${DEFAULT_CONFIG_PATH} (see docs/configuration.md)`,
+        ),
+      ],
+    };
+  }
+  const loaded = loadConfig(file, { env: req.env, secrets: req.secrets, secretValues: req.secretValues });
+  if (!loaded.ok) return loaded;
+  const names = Object.keys(loaded.config.environments);
+  let environment = req.environment;
+  if (!environment) {
+    if (names.length === 1) environment = names[0]!;
+    else {
+      return {
+        ok: false,
+        problems: [usageProblem(`${file} defines several environments (${names.join(', ')}); choose one with --environment / the environment input`)],
+      };
+    }
+  }
+  const planned = planChecks(loaded.config, environment);
+  if (!planned.ok) return planned;
+  return { ok: true, prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir: dirname(file) } };
+}
+
+export interface ExecuteOptions {
+  log: Logger;
+  secrets: Secrets;
+  signal?: AbortSignal;
+  onResult?: (result: CheckResult) => void;
+}
+
+export async function executeValidation(prepared: PreparedValidation, options: ExecuteOptions): Promise<ValidationReport> {
+  const { plan } = prepared;
+  options.log.info(
+    `Validating ${plan.environment}: ${plan.checks.length} check(s), up to ${plan.settings.concurrency} at once, deadline ${Math.round(plan.settings.deadlineMs / 1000)} s`,
+  );
+  try {
+    const run = await runChecks(
+      { checks: plan.checks, settings: plan.settings },
+      {
+        log: options.log,
+        baseDir: prepared.baseDir,
+        secrets: options.secrets,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onResult ? { onResult: options.onResult } : {}),
+      },
+    );
+    return buildReport({
+      version: ROLLGATE_VERSION,
+      service: prepared.service,
+      environment: plan.environment,
+      source: prepared.source,
+      startedAt: run.startedAt,
+      durationMs: run.durationMs,
+      checks: run.results,
+    });
+  } finally {
+    await closeHttpAgents();
+  }
+}
+
+/** Writes report.json into dir (created if needed) and returns its path. Text is already redacted by the runner. */
+export async function writeJsonReport(report: ValidationReport, dir: string, secrets: Secrets): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, 'rollgate-validate.json');
+  await writeFile(path, secrets.redact(JSON.stringify(report, null, 2)) + '\n', 'utf8');
+  return path;
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import { Secrets, redactUrlCredentials } from '../../packages/config/secrets.js';
+import { parseSecretInput } from '../../packages/host/secret-input.js';
+
+describe('secret masking', () => {
+  it('masks the whole value and each line of a multi-line secret', () => {
+    const secrets = new Secrets();
+    secrets.add('first-line-secret\nsecond-line-secret');
+    expect(secrets.redact('a first-line-secret b second-line-secret c')).toBe('a *** b *** c');
+  });
+
+  it('masks URL-encoded and base64 forms of a secret', () => {
+    const secrets = new Secrets();
+    secrets.add('p@ss word!');
+    expect(secrets.redact(`x=${encodeURIComponent('p@ss word!')}`)).toBe('x=***');
+    expect(secrets.redact(Buffer.from('p@ss word!').toString('base64'))).toBe('***');
+  });
+
+  it('removes credentials from URLs even when they were never registered', () => {
+    expect(redactUrlCredentials('see https://user:hunter2@example.test/x')).toBe('see https://***@example.test/x');
+  });
+
+  it('tells listeners about values added before and after they subscribe', () => {
+    const secrets = new Secrets();
+    const seen: string[] = [];
+    secrets.add('before-value');
+    secrets.onAdd((v) => seen.push(v));
+    secrets.add('after-value');
+    expect(seen).toEqual(expect.arrayContaining(['before-value', 'after-value']));
+  });
+});
+
+describe('the secrets input', () => {
+  it('accepts toJSON(secrets) and registers every value', () => {
+    const secrets = new Secrets();
+    const result = parseSecretInput('{"TOKEN":"tok-123456","OTHER":"val-abcdef"}', secrets);
+    expect(result).toEqual({ ok: true, values: { TOKEN: 'tok-123456', OTHER: 'val-abcdef' } });
+    expect(secrets.redact('tok-123456 val-abcdef')).toBe('*** ***');
+  });
+
+  it('accepts NAME=value lines with CRLF endings and blank lines', () => {
+    const secrets = new Secrets();
+    expect(parseSecretInput('A=one-1\r\n\r\n  B = two=2  \r\n', secrets)).toEqual({ ok: true, values: { A: 'one-1', B: ' two=2' } });
+  });
+
+  it('rejects broken JSON without echoing its contents', () => {
+    const result = parseSecretInput('{"TOKEN": "super-secret-value"', new Secrets());
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(result)).not.toContain('super-secret-value');
+  });
+});
