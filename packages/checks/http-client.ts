@@ -1,6 +1,10 @@
 /**
  * One HTTP request with separate connect, first-byte (response headers) and total timeouts, built on undici.
  * Transport problems become a TransportError with a kind the retry policy can name and a message a user can act on.
+ *
+ * The first-byte and total timeouts are enforced here with our own timers rather than undici's headersTimeout and
+ * bodyTimeout: undici's coarse timers fire up to a second late, and only we know which phase the request was in,
+ * which is what the message has to say ("no response headers arrived in 5 s" vs "the body was not complete").
  */
 import { Agent, request as undiciRequest, errors } from 'undici';
 import type { ErrorKind, ResolvedTimeouts } from './model.js';
@@ -46,7 +50,7 @@ export class TransportError extends Error {
 const agents = new Map<string, Agent>();
 
 function agentFor(req: HttpRequest): Agent {
-  const key = `${req.timeouts.connect}|${req.timeouts.firstByte}|${req.insecure ? 1 : 0}|${req.ca ?? ''}`;
+  const key = `${req.timeouts.connect}|${req.insecure ? 1 : 0}|${req.ca ?? ''}`;
   let agent = agents.get(key);
   if (!agent) {
     agent = new Agent({
@@ -55,8 +59,9 @@ function agentFor(req: HttpRequest): Agent {
         ...(req.ca ? { ca: req.ca } : {}),
         ...(req.insecure ? { rejectUnauthorized: false } : {}),
       },
-      headersTimeout: req.timeouts.firstByte,
-      bodyTimeout: req.timeouts.total,
+      // Enforced by httpRequest's own timers (see the file comment); 0 disables undici's.
+      headersTimeout: 0,
+      bodyTimeout: 0,
       keepAliveTimeout: 4_000,
     });
     agents.set(key, agent);
@@ -71,23 +76,42 @@ export async function closeHttpAgents(): Promise<void> {
   await Promise.all(all.map((agent) => agent.close().catch(() => undefined)));
 }
 
+type Phase = 'waiting-for-headers' | 'reading-body';
+type Expiry = 'first-byte' | 'total';
+
 export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const started = performance.now();
-  const total = AbortSignal.timeout(req.timeouts.total);
-  const signal = req.signal ? AbortSignal.any([req.signal, total]) : total;
   const maxBody = req.maxBodyBytes ?? 4 * 1024 * 1024;
+  const controller = new AbortController();
+  let phase: Phase = 'waiting-for-headers';
+  let expired: Expiry | undefined;
+  let bodyBytes = 0;
+  let firstByteMs = 0;
+
+  const expire = (which: Expiry) => () => {
+    expired ??= which;
+    controller.abort(new Error(`${which} timeout`));
+  };
+  // The first-byte window cannot outlast the total one; whichever is shorter speaks for "no headers".
+  const firstByteTimer = setTimeout(expire('first-byte'), Math.min(req.timeouts.firstByte, req.timeouts.total));
+  const totalTimer = setTimeout(expire('total'), req.timeouts.total);
+  const onOuterAbort = () => controller.abort(req.signal?.reason);
+  if (req.signal?.aborted) onOuterAbort();
+  else req.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
   try {
     const res = await undiciRequest(req.url, {
       method: (req.method ?? 'GET') as 'GET',
       headers: req.headers,
       body: req.body,
-      signal,
+      signal: controller.signal,
       dispatcher: agentFor(req),
     });
-    const firstByteMs = performance.now() - started;
+    clearTimeout(firstByteTimer);
+    phase = 'reading-body';
+    firstByteMs = performance.now() - started;
     const chunks: Buffer[] = [];
     let kept = 0;
-    let bodyBytes = 0;
     for await (const chunk of res.body) {
       const buf = chunk as Buffer;
       bodyBytes += buf.length;
@@ -111,27 +135,54 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       totalMs: performance.now() - started,
     };
   } catch (error) {
-    throw toTransportError(error, req, performance.now() - started, total.aborted, req.signal?.aborted ?? false);
+    throw toTransportError(error, req, {
+      elapsedMs: performance.now() - started,
+      phase,
+      expired,
+      outerAborted: req.signal?.aborted ?? false,
+      bodyBytes,
+      firstByteMs,
+    });
+  } finally {
+    clearTimeout(firstByteTimer);
+    clearTimeout(totalTimer);
+    req.signal?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-function toTransportError(error: unknown, req: HttpRequest, elapsedMs: number, totalExpired: boolean, outerAborted: boolean): TransportError {
+interface FailureState {
+  elapsedMs: number;
+  phase: Phase;
+  expired: Expiry | undefined;
+  outerAborted: boolean;
+  bodyBytes: number;
+  firstByteMs: number;
+}
+
+function toTransportError(error: unknown, req: HttpRequest, state: FailureState): TransportError {
   const where = safeOrigin(req.url);
-  if (outerAborted && !totalExpired) return new TransportError('deadline', `${where}: stopped because the run deadline passed`);
-  if (totalExpired) {
-    return new TransportError('timeout', `${where}: no complete response within the total timeout of ${formatDuration(req.timeouts.total)}`);
+  if (state.expired === 'first-byte' || (state.expired === 'total' && state.phase === 'waiting-for-headers')) {
+    const limit = Math.min(req.timeouts.firstByte, req.timeouts.total);
+    const which = req.timeouts.firstByte <= req.timeouts.total ? 'first-byte timeout' : 'total timeout';
+    return new TransportError('timeout', `${where}: no response headers arrived in ${formatDuration(limit)} (${which}); the server accepted the request but did not answer`);
+  }
+  if (state.expired === 'total') {
+    return new TransportError(
+      'timeout',
+      `${where}: the response body was not complete within the total timeout of ${formatDuration(req.timeouts.total)} ` +
+        `(headers after ${formatDuration(state.firstByteMs)}, ${state.bodyBytes} bytes of body received)`,
+    );
+  }
+  if (state.outerAborted) {
+    const reason = req.signal?.reason;
+    const why = reason instanceof Error && reason.message && reason.message !== 'deadline' ? reason.message : 'the run deadline passed';
+    return new TransportError('deadline', `${where}: stopped after ${formatDuration(state.elapsedMs)} because ${why}`);
   }
   if (error instanceof errors.ConnectTimeoutError) {
-    return new TransportError('timeout', `${where}: could not connect within ${formatDuration(req.timeouts.connect)}`);
+    return new TransportError('timeout', `${where}: could not connect within ${formatDuration(req.timeouts.connect)} (connect timeout); is the host reachable and the port open?`);
   }
-  if (error instanceof errors.HeadersTimeoutError) {
-    return new TransportError('timeout', `${where}: no response headers arrived in ${formatDuration(req.timeouts.firstByte)}`);
-  }
-  if (error instanceof errors.BodyTimeoutError) {
-    return new TransportError('timeout', `${where}: the response body stalled for ${formatDuration(req.timeouts.total)}`);
-  }
-  const code = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
-  const detail = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  const detail = innermostMessage(error);
   switch (code) {
     case 'ECONNREFUSED':
       return new TransportError('connect', `${where}: connection refused (is the service running and listening on that port?)`);
@@ -140,20 +191,41 @@ function toTransportError(error: unknown, req: HttpRequest, elapsedMs: number, t
       return new TransportError('dns', `${where}: host name could not be resolved (${code})`);
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
-    case 'EPIPE':
-      return new TransportError('reset', `${where}: the connection was closed before a complete response (${code}) after ${formatDuration(elapsedMs)}`);
+    case 'EPIPE': {
+      const when = state.phase === 'waiting-for-headers' ? 'before sending response headers' : 'while sending the body';
+      return new TransportError('reset', `${where}: the server closed the connection ${when} (${code}) after ${formatDuration(state.elapsedMs)}`);
+    }
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return new TransportError('connect', `${where}: host unreachable (${code})`);
     default:
       if (code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-        return new TransportError('tls', `${where}: TLS failed: ${detail} (${code}); if the server uses a private CA, configure its certificate`);
+        // Node appends advice about --use-system-ca, which rollgate users cannot act on; ours follows instead.
+        const reason = detail.replace(/^Error: /, '').replace(/; if the root CA is installed locally.*$/s, '');
+        return new TransportError('tls', `${where}: TLS failed: ${reason} (${code}); if the server uses a private or self-signed CA, give rollgate that CA certificate (PEM) to trust`);
       }
       return new TransportError('protocol', `${where}: request failed: ${detail}${code ? ` (${code})` : ''}`);
   }
 }
 
-/** scheme://host:port of a URL, without credentials, path or query (those may hold secrets). */
+/** The first error code found on the error or along its cause chain. */
+function errorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function innermostMessage(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  for (let e: unknown = (error as { cause?: unknown })?.cause, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Error && e.message) message = e.message;
+  }
+  return message;
+}
+
+/** scheme://host:port/path of a URL, without credentials, query or fragment (those may hold secrets). */
 export function safeOrigin(url: string): string {
   try {
     const u = new URL(url);

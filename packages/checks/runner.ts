@@ -4,7 +4,8 @@
  * everything about "how many times and for how long" lives here.
  */
 import { BrokenCircuitError, CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
-import type { CheckSpec, StatusExpectationSpec } from '../config/schema.js';
+import type { CheckSpec } from '../config/schema.js';
+import { resolveCheckSettings, type ResolvedRetries, type ResolvedSettings } from '../config/plan.js';
 import { formatDuration } from '../config/duration.js';
 import { secrets as defaultSecrets, type Secrets } from '../config/secrets.js';
 import type {
@@ -22,23 +23,8 @@ import { systemClock } from './model.js';
 import { statusMatches } from './status.js';
 import { defaultExecutors } from './kinds/index.js';
 
-/** The settings the runner needs; the config plan produces them. */
-export interface RunnerSettings {
-  concurrency: number;
-  deadlineMs: number;
-  timeouts: ResolvedTimeouts;
-  retries: RetrySettings;
-  breaker: { failures: number; halfOpenAfterMs: number };
-}
-
-export interface RetrySettings {
-  attempts: number;
-  delayMs: number;
-  backoff: number;
-  maxDelayMs: number;
-  onStatus?: StatusExpectationSpec[] | undefined;
-  onErrors?: string[] | undefined;
-}
+/** The runner takes the planner's resolved settings (defaults, then top-level, then environment). */
+export type RunnerSettings = Pick<ResolvedSettings, 'concurrency' | 'deadlineMs' | 'timeouts' | 'retries' | 'breaker'>;
 
 export interface RunOptions {
   log: Logger;
@@ -147,33 +133,13 @@ function breakerFor(key: string, settings: RunnerSettings, breakers: Map<string,
   return policy;
 }
 
-function effectiveTimeouts(check: CheckSpec, settings: RunnerSettings): ResolvedTimeouts {
-  return {
-    connect: check.timeouts?.connect ?? settings.timeouts.connect,
-    firstByte: check.timeouts?.firstByte ?? settings.timeouts.firstByte,
-    total: check.timeouts?.total ?? settings.timeouts.total,
-  };
-}
-
-function effectiveRetries(check: CheckSpec, settings: RunnerSettings): RetrySettings {
-  const r = check.retries;
-  return {
-    attempts: r?.attempts ?? settings.retries.attempts,
-    delayMs: r?.delay ?? settings.retries.delayMs,
-    backoff: r?.backoff ?? settings.retries.backoff,
-    maxDelayMs: r?.maxDelay ?? settings.retries.maxDelayMs,
-    onStatus: r?.onStatus ?? settings.retries.onStatus,
-    onErrors: r?.onErrors ?? settings.retries.onErrors,
-  };
-}
-
 /** Whether a failed attempt is worth repeating under the retry policy. No data and deadline stops never retry. */
-function shouldRetry(result: AttemptResult, retries: RetrySettings): boolean {
+function shouldRetry(result: AttemptResult, retries: ResolvedRetries): boolean {
   if (result.outcome === 'pass' || result.outcome === 'no-data') return false;
   if (result.errorKind === 'deadline' || result.errorKind === 'breaker-open') return false;
   if (result.outcome === 'error') {
     if (!retries.onErrors) return true;
-    return result.errorKind !== undefined && retries.onErrors.includes(result.errorKind);
+    return result.errorKind !== undefined && (retries.onErrors as string[]).includes(result.errorKind);
   }
   if (!retries.onStatus) return true;
   return result.status !== undefined && retries.onStatus.some((pattern) => statusMatches(result.status!, pattern));
@@ -189,8 +155,7 @@ async function runOneCheck(
 ): Promise<CheckResult> {
   const redact = (text: string) => (options.secrets ?? defaultSecrets).redact(text);
   const executor = (options.executors?.[check.type] ?? defaultExecutors[check.type]) as CheckExecutor<CheckSpec>;
-  const timeouts = effectiveTimeouts(check, settings);
-  const retries = effectiveRetries(check, settings);
+  const { timeouts, retries } = resolveCheckSettings(settings, check);
   const breaker = breakerFor(targetOf(check), settings, breakers);
   const started = clock.now();
   const attempts: AttemptRecord[] = [];

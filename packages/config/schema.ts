@@ -8,7 +8,11 @@
 import { z } from 'zod';
 import { Duration } from './duration.js';
 
-const Name = z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, 'a single line of text (no control characters)');
+const Name = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((value) => ![...value].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127), 'a single line of text (no control characters)');
 
 /** Status expectation: 200, "2xx", "200-299", or a list of those. */
 export const StatusPattern = z.union([

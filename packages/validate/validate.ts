@@ -52,7 +52,30 @@ function usageProblem(message: string, path = ''): ConfigProblem {
   return { file: '', line: 0, col: 0, path, message };
 }
 
+/** Values the config marks as secret without a ${secret:} reference (secret headers, auth tokens) are masked too. */
+function registerInlineSecrets(plan: ValidationPlan, secrets: Secrets): void {
+  for (const check of plan.checks) {
+    if (check.type === 'auth') secrets.add(check.token);
+    const headerSets = [
+      'headers' in check ? check.headers : undefined,
+      check.type === 'circuit-breaker' ? check.faultOn.headers : undefined,
+      check.type === 'circuit-breaker' ? check.faultOff.headers : undefined,
+    ];
+    for (const headers of headerSets) {
+      for (const value of Object.values(headers ?? {})) {
+        if (typeof value === 'object' && value.secret) secrets.add(value.value);
+      }
+    }
+  }
+}
+
 export function prepareValidation(req: ValidateRequest): PrepareResult {
+  const result = prepareUnregistered(req);
+  if (result.ok) registerInlineSecrets(result.prepared.plan, req.secrets);
+  return result;
+}
+
+function prepareUnregistered(req: ValidateRequest): PrepareResult {
   const zeroConfig = req.zeroConfig.urls.length > 0 || req.zeroConfig.mcpUrls.length > 0;
   if (zeroConfig && req.configPath) {
     return {
@@ -92,7 +115,7 @@ export function prepareValidation(req: ValidateRequest): PrepareResult {
       };
     }
   }
-  const planned = planChecks(loaded.config, environment);
+  const planned = planChecks(loaded.config, environment, loaded.source);
   if (!planned.ok) return planned;
   return { ok: true, prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir: dirname(file) } };
 }
