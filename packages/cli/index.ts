@@ -4,16 +4,19 @@ import { secrets } from '../config/secrets.js';
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 process.once('SIGTERM', () => controller.abort());
-try {
-  process.exitCode = await main(process.argv.slice(2), {
+main(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
-  });
-} catch (error) {
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
   // A bug, not a user mistake: say so plainly and keep the trace for the report.
   process.stderr.write(secrets.redact(`rollgate: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nPlease report this.\n`));
-  process.exitCode = 70;
-}
+    process.exitCode = 70;
+  },
+);
