@@ -7,6 +7,7 @@
  * which is what the message has to say ("no response headers arrived in 5 s" vs "the body was not complete").
  */
 import { Agent, request as undiciRequest, errors } from 'undici';
+import { rootCertificates } from 'node:tls';
 import type { ErrorKind, ResolvedTimeouts } from './model.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -56,7 +57,8 @@ function agentFor(req: HttpRequest): Agent {
     agent = new Agent({
       connect: {
         timeout: req.timeouts.connect,
-        ...(req.ca ? { ca: req.ca } : {}),
+        // An extra CA is trusted alongside the public roots, not instead of them.
+        ...(req.ca ? { ca: [...rootCertificates, req.ca] } : {}),
         ...(req.insecure ? { rejectUnauthorized: false } : {}),
       },
       // Enforced by httpRequest's own timers (see the file comment); 0 disables undici's.

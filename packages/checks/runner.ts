@@ -133,9 +133,13 @@ function breakerFor(key: string, settings: RunnerSettings, breakers: Map<string,
   return policy;
 }
 
-/** Whether a failed attempt is worth repeating under the retry policy. No data and deadline stops never retry. */
-function shouldRetry(result: AttemptResult, retries: ResolvedRetries): boolean {
+/**
+ * Whether a failed attempt is worth repeating under the retry policy. No data and deadline stops never retry, and
+ * neither do checks that run for a set time (a failed load test or breaker exercise is a measurement, not a blip).
+ */
+function shouldRetry(check: CheckSpec, result: AttemptResult, retries: ResolvedRetries): boolean {
   if (result.outcome === 'pass' || result.outcome === 'no-data') return false;
+  if (SELF_TIMED.has(check.type)) return false;
   if (result.errorKind === 'deadline' || result.errorKind === 'breaker-open') return false;
   if (result.outcome === 'error') {
     if (!retries.onErrors) return true;
@@ -186,7 +190,7 @@ async function runOneCheck(
       ...(last.status !== undefined ? { status: last.status } : {}),
       ...(last.errorKind ? { errorKind: last.errorKind } : {}),
     });
-    const retrying = n < retries.attempts && shouldRetry(last, retries);
+    const retrying = n < retries.attempts && shouldRetry(check, last, retries);
     const tail = retrying ? `; retrying in ${formatDuration(delay)}` : '';
     const line = `${label} attempt ${n}/${retries.attempts}: ${last.outcome} — ${last.message}${tail}`;
     if (last.outcome === 'pass') options.log.info(line);
@@ -228,8 +232,10 @@ async function attemptOnce(
   const { timeouts, deadline, options, clock } = env;
   // The runner enforces the attempt budget itself, so an executor that ignores its signal still cannot hang the run.
   const budget = SELF_TIMED.has(check.type) ? undefined : timeouts.total + 1_000;
-  const signals = [deadline, ...(budget ? [AbortSignal.timeout(budget)] : [])];
-  const signal = AbortSignal.any(signals);
+  // A clearable timer rather than AbortSignal.timeout, which would still fire (and abort listeners) after the attempt.
+  const budgetController = new AbortController();
+  const budgetTimer = budget ? setTimeout(() => budgetController.abort(new Error('attempt budget')), budget) : undefined;
+  const signal = AbortSignal.any([deadline, budgetController.signal]);
   const ctx: AttemptContext = {
     signal,
     timeouts,
@@ -240,7 +246,7 @@ async function attemptOnce(
   };
   try {
     return await breaker.execute(async () => {
-      const result = await raceAbort(executor(check, ctx), signal, () =>
+      const result = await raceAbort(executor(check, ctx), signal, SELF_TIMED.has(check.type) ? SELF_TIMED_GRACE_MS : 0, () =>
         deadline.aborted
           ? { kind: 'deadline' as const, message: `stopped: the run deadline of ${formatDuration(env.settings.deadlineMs)} passed` }
           : { kind: 'timeout' as const, message: `no result within the total timeout of ${formatDuration(timeouts.total)}` },
@@ -262,32 +268,47 @@ async function attemptOnce(
     // An executor bug must still surface as a failed check, never as a pass or a crash of the whole run.
     const message = error instanceof Error ? error.message : String(error);
     return { outcome: 'error', errorKind: 'protocol', message: `check crashed: ${message}`, assertions: [], measurements: {} };
+  } finally {
+    clearTimeout(budgetTimer);
   }
 }
+
+/** How long a self-timed check gets, after the deadline, to hand in what it measured before being cut off. */
+const SELF_TIMED_GRACE_MS = 2_000;
 
 function raceAbort(
   work: Promise<AttemptResult>,
   signal: AbortSignal,
+  graceMs: number,
   describe: () => { kind: ErrorKind; message: string },
 ): Promise<AttemptResult> {
-  if (signal.aborted) {
+  if (signal.aborted && graceMs === 0) {
     work.catch(() => undefined);
     const { kind, message } = describe();
     return Promise.resolve({ outcome: 'error', errorKind: kind, message, assertions: [], measurements: {} });
   }
   return new Promise<AttemptResult>((resolve, reject) => {
-    const onAbort = () => {
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const cutOff = () => {
       const { kind, message } = describe();
       resolve({ outcome: 'error', errorKind: kind, message, assertions: [], measurements: {} });
     };
+    // Executors that honour the signal return their partial result (with measurements) within the grace period.
+    const onAbort = () => {
+      if (graceMs > 0) grace = setTimeout(cutOff, graceMs);
+      else cutOff();
+    };
+    if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);
+        clearTimeout(grace);
         resolve(value);
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
+        clearTimeout(grace);
         reject(error instanceof Error ? error : new Error(String(error)));
       },
     );

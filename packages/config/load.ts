@@ -331,7 +331,8 @@ interface ResolvedReferences {
 const MAX_VALUES = 100_000;
 class TooLarge extends Error {}
 
-const REFERENCE = /^(env|secret):([A-Za-z_][A-Za-z0-9_.-]*)$/;
+/** `env:NAME`, `env:NAME:-fallback` (used when NAME is unset or empty), `secret:NAME`. */
+const REFERENCE = /^(env|secret):([A-Za-z_][A-Za-z0-9_.-]*)(?::-(.*))?$/s;
 
 function resolveReferences(tree: unknown, opts: LoadOptions, plainScalars: ReadonlySet<string>): ResolvedReferences {
   const result: ResolvedReferences = { value: undefined, problems: [], secretPaths: new Set(), secretValues: new Set() };
@@ -378,9 +379,14 @@ function resolveReferences(tree: unknown, opts: LoadOptions, plainScalars: Reado
         failed = true;
         continue;
       }
-      const [, kind, name] = match as unknown as [string, 'env' | 'secret', string];
+      const [, kind, name, fallback] = match as unknown as [string, 'env' | 'secret', string, string | undefined];
+      if (kind === 'secret' && fallback !== undefined) {
+        result.problems.push({ path, message: `secret ${name} cannot have a default (a default would sit in the file in plain text)` });
+        failed = true;
+        continue;
+      }
       if (kind === 'env') {
-        const value = opts.env[name];
+        const value = opts.env[name] ? opts.env[name] : (fallback ?? opts.env[name]);
         if (value === undefined) {
           result.problems.push({ path, message: `environment variable ${name} is not set; set it or remove the reference` });
           failed = true;

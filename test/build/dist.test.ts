@@ -7,14 +7,14 @@ import { ROOT } from '../support/run-action.js';
 import { buildJsonSchema } from '../../packages/config/json-schema.js';
 import { ROLLGATE_VERSION } from '../../packages/version.js';
 
-function listFiles(dir: string): string[] {
+function listFiles(root: string, dir = root): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
-    if (statSync(path).isDirectory()) out.push(...listFiles(path));
-    else out.push(path);
+    if (statSync(path).isDirectory()) out.push(...listFiles(root, path));
+    else out.push(relative(root, path));
   }
-  return out.map((p) => relative(dir, p)).sort();
+  return out.sort();
 }
 
 describe('committed artefacts', () => {

@@ -77,6 +77,37 @@ describe('retries', () => {
   });
 });
 
+describe('checks that run for a set time', () => {
+  it('does not repeat a failed load test even when retries are configured', async () => {
+    let runs = 0;
+    const failingLoad = async (): Promise<AttemptResult> => {
+      runs++;
+      return { outcome: 'fail', message: 'p95 420 ms > 100 ms', assertions: [], measurements: { p95_ms: 420 } };
+    };
+    const check: CheckSpec = { name: 'load', type: 'load', url: 'http://127.0.0.1:9/', duration: 100, retries: { attempts: 3, delay: 1 } };
+    const run = await runChecks({ checks: [check], settings: settings() }, { log: recordingLog(), baseDir: '.', executors: { load: failingLoad } });
+    expect(runs).toBe(1);
+    expect(run.results[0]!.outcome).toBe('fail');
+  });
+
+  it('keeps what a load test measured before the run deadline stopped it', async () => {
+    const honoursSignal = (_spec: unknown, ctx: { signal: AbortSignal }) =>
+      new Promise<AttemptResult>((resolve) => {
+        ctx.signal.addEventListener('abort', () =>
+          setTimeout(() => resolve({ outcome: 'error', errorKind: 'deadline', message: 'stopped by deadline; 120 requests measured', assertions: [], measurements: { requests: 120 } }), 50),
+        );
+      });
+    const check: CheckSpec = { name: 'load', type: 'load', url: 'http://127.0.0.1:9/', duration: 60_000 };
+    const run = await runChecks(
+      { checks: [check], settings: settings({ deadlineMs: 200 }) },
+      { log: recordingLog(), baseDir: '.', executors: { load: honoursSignal as never } },
+    );
+    expect(run.results[0]!.outcome).toBe('error');
+    expect(run.results[0]!.measurements.requests).toBe(120);
+    expect(run.results[0]!.message).toContain('120 requests measured');
+  });
+});
+
 describe('circuit breaker per target', () => {
   it('stops attempting a dead target after the configured consecutive failures, so it fails fast', async () => {
     const port = await closedPort();

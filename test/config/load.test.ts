@@ -286,6 +286,25 @@ describe('references to environment variables and secrets', () => {
     expect(secrets.has('hunter2-very-secret')).toBe(true);
   });
 
+  it('uses the default of ${env:NAME:-default} when the variable is unset or empty, and the variable when set', () => {
+    const text = yaml('version: 1', 'environments:', '  local:', '    url: ${env:STATUS_URL:-http://127.0.0.1:8080}');
+    for (const [env, expected] of [
+      [{}, 'http://127.0.0.1:8080'],
+      [{ STATUS_URL: '' }, 'http://127.0.0.1:8080'],
+      [{ STATUS_URL: 'http://127.0.0.1:9999' }, 'http://127.0.0.1:9999'],
+    ] as const) {
+      const { result } = load(text, { env });
+      if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+      expect(result.config.environments.local!.url).toBe(expected);
+    }
+  });
+
+  it('refuses a default on a secret reference, which would put a secret in the file', () => {
+    const bad = yaml('version: 1', 'service: ${secret:TOKEN:-plain-text}', 'environments: { prod: {} }');
+    const [problem] = problemsOf(load(bad, { env: { TOKEN: 'x-secret-value' } }).result);
+    expect(problem!.message).toContain('cannot have a default');
+  });
+
   it('reports an unknown kind of reference with the escape to use instead', () => {
     const bad = yaml('version: 1', 'service: ${vars:NAME}', 'environments: { prod: {} }');
     const [problem] = problemsOf(load(bad).result);

@@ -61,10 +61,20 @@ export class AttemptBudget {
   phase = 'connecting';
   private readonly started = performance.now();
   private readonly totalSignal: AbortSignal;
+  private readonly totalTimer: ReturnType<typeof setTimeout>;
 
   constructor(private readonly ctx: AttemptContext) {
-    this.totalSignal = AbortSignal.timeout(Math.max(1, ctx.timeouts.total));
+    // A timer we can clear, not AbortSignal.timeout: that one fires even after the attempt ended and rejects whatever
+    // the client library still has attached to the signal, long after anyone listens.
+    const total = new AbortController();
+    this.totalTimer = setTimeout(() => total.abort(new Error('total timeout')), Math.max(1, ctx.timeouts.total));
+    this.totalSignal = total.signal;
     this.signal = AbortSignal.any([ctx.signal, this.totalSignal]);
+  }
+
+  /** Stops the total-timeout timer once the attempt is over. */
+  dispose(): void {
+    clearTimeout(this.totalTimer);
   }
 
   elapsed(): number {

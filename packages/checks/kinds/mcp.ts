@@ -50,6 +50,7 @@ export const runMcpCheck: CheckExecutor<McpCheckSpec> = async (spec, ctx) => {
     return problemResult(error, target, budget, session, redact);
   } finally {
     await session?.close();
+    budget.dispose();
   }
 };
 
@@ -80,6 +81,7 @@ export async function recordToolSnapshot(
     throw new Error(`could not record the tool snapshot: ${result.message}`, { cause: error });
   } finally {
     await session?.close();
+    budget.dispose();
   }
 }
 

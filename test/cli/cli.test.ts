@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { runCli } from '../support/run-cli.js';
+import { ROOT } from '../support/run-action.js';
+import { startHttpServer, startTcpServer, type TestServer } from '../support/servers.js';
+
+let server: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollgate-cli-'));
+  server = await startHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rollgate CLI exit codes', () => {
+  it('exits 0 when every check passed', async () => {
+    const run = await runCli(['validate', '--url', `${server.url}/health`]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('PASSED: 1/1 checks passed');
+  });
+
+  it('exits 1 when a check failed', async () => {
+    const run = await runCli(['validate', '--url', `${server.url}/health`, '--expected-status', '404']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('FAILED');
+  });
+
+  it('exits 2 on an unknown flag, an unknown command and a bad format, without a stack trace', async () => {
+    for (const args of [['validate', '--nope'], ['frobnicate'], ['validate', '--url', server.url, '--format', 'xml']]) {
+      const run = await runCli(args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('rollgate:');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('exits 2 on a configuration error and prints every problem with file:line:col', async () => {
+    const file = join(dir, 'bad.yml');
+    writeFileSync(file, 'version: 1\nenvironments:\n  prod:\n    settings:\n      concurency: 3\n      deadline: soon\n');
+    const run = await runCli(['validate', '--config', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/bad\.yml:5:7: environments\.prod\.settings\.concurency: unknown key "concurency" .*did you mean `concurrency`/);
+    expect(run.stderr).toMatch(/bad\.yml:6:17: environments\.prod\.settings\.deadline: .*"soon" is not a duration/);
+    expect(run.stderr).toContain('nothing was checked');
+  });
+
+  it('exits 2 when the environment does not exist, naming the configured ones', async () => {
+    const file = join(dir, 'envs.yml');
+    writeFileSync(file, `version: 1\nenvironments:\n  staging:\n    url: ${server.url}\n    checks: [{ name: h, type: http, url: /h }]\n`);
+    const run = await runCli(['validate', '--config', file, '--environment', 'stagign']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('staging');
+  });
+});
+
+describe('rollgate CLI output', () => {
+  it('prints the JSON report with --format json and writes it to --report-dir', async () => {
+    const reportDir = join(dir, 'reports');
+    const run = await runCli(['validate', '--url', `${server.url}/health`, '--format', 'json', '--report-dir', reportDir]);
+    expect(run.code).toBe(0);
+    const printed = JSON.parse(run.stdout) as { schemaVersion: number; verdict: string };
+    expect(printed).toMatchObject({ schemaVersion: 1, verdict: 'passed' });
+    const written = JSON.parse(readFileSync(join(reportDir, 'rollgate-validate.json'), 'utf8')) as { verdict: string };
+    expect(written.verdict).toBe('passed');
+  });
+
+  it('prints markdown with --format markdown', async () => {
+    const run = await runCli(['validate', '--url', `${server.url}/health`, '--format', 'markdown']);
+    expect(run.stdout).toContain('| Result | Check |');
+  });
+
+  it('prints the JSON Schema that is committed in schema/', async () => {
+    const run = await runCli(['schema']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(readFileSync(join(ROOT, 'schema/rollgate.schema.json'), 'utf8'));
+  });
+});
+
+describe('a target that accepts the connection but never answers', () => {
+  it('fails after about the 5 s total timeout saying no response headers arrived, and does not hang', async () => {
+    const sockets: Socket[] = [];
+    const silent = await startTcpServer((socket) => sockets.push(socket));
+    const file = join(dir, 'silent.yml');
+    writeFileSync(file, `version: 1\nenvironments:\n  t:\n    url: ${silent.url}\n    checks:\n      - { name: silent, type: http, url: /health, timeouts: { total: 5s } }\n`);
+    const run = await runCli(['validate', '--config', file]);
+    await silent.close();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('no response headers arrived in 5 s');
+    expect(run.durationMs).toBeGreaterThanOrEqual(4_900);
+    expect(run.durationMs).toBeLessThan(9_000);
+  }, 20_000);
+});
