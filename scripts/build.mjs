@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ncc from '@vercel/ncc';
+import { minify } from 'terser';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = resolve(root, process.argv[2] ?? 'dist');
@@ -34,7 +35,9 @@ for (const [name, entry] of Object.entries(entries)) {
   for (const [asset, { source }] of Object.entries(assets ?? {})) {
     const file = join(dir, asset);
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, source);
+    // ncc minifies only the entry; lazily loaded chunks are minified here the same way.
+    const chunk = /\.index\.js$/.test(asset) ? (await minify(source.toString(), { module: true, compress: true, mangle: true })).code : source;
+    await writeFile(file, chunk);
   }
   console.log(`built ${name}: ${(Buffer.byteLength(code) / 1024).toFixed(0)} KiB${Object.keys(assets ?? {}).length ? ` + ${Object.keys(assets).length} asset(s)` : ''}`);
 }

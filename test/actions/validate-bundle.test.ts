@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAction } from '../support/run-action.js';
 import { closedPort, startHttpServer, type TestServer } from '../support/servers.js';
+import { everythingServer, startLegacyMcpServer, startModernMcpServer } from '../support/mcp-servers.js';
 
 let server: TestServer;
 let dir: string;
@@ -125,4 +126,46 @@ describe('validate action bundle', () => {
     expect(run.outputs.passed).toBe('false');
     expect(run.stdout).toContain('connection refused');
   });
+
+  it('checks MCP servers on both protocol generations from the bundle (the lazily loaded MCP chunk works)', async () => {
+    const modern = await startModernMcpServer();
+    const legacy = await startLegacyMcpServer({ transport: 'sse', protocolVersion: '2024-11-05' });
+    try {
+      const run = await runAction('validate', { 'mcp-url': `${modern.url}\n${legacy.url}`, 'report-dir': join(dir, 'mcp') });
+      expect(run.code).toBe(0);
+      const report = JSON.parse(readFileSync(run.outputs['report-path']!, 'utf8')) as { checks: { details?: { negotiatedProtocolVersion?: string } }[] };
+      expect(report.checks.map((c) => c.details?.negotiatedProtocolVersion).sort()).toEqual(['2024-11-05', '2026-07-28']);
+      expect(run.summary).toContain('MCP 2026-07-28');
+    } finally {
+      await modern.close();
+      await legacy.close();
+    }
+  });
+
+  it('checks the reference MCP server over stdio, which nobody here wrote, from the bundle', async () => {
+    const everything = everythingServer();
+    const config = join(dir, 'everything.yml');
+    writeFileSync(
+      config,
+      [
+        'version: 1',
+        'environments:',
+        '  local:',
+        '    checks:',
+        '      - name: everything',
+        '        type: mcp',
+        `        command: ${JSON.stringify(everything.command)}`,
+        `        args: ${JSON.stringify(everything.args)}`,
+        '        expect:',
+        '          tools: [echo]',
+        '        call:',
+        '          tool: echo',
+        '          arguments: { message: hello from rollgate }',
+        '          expect: [\'$.content[0].text contains "hello from rollgate"\']',
+      ].join('\n'),
+    );
+    const run = await runAction('validate', { config, 'report-dir': join(dir, 'everything') }, { timeoutMs: 60_000 });
+    expect(run.stdout).toMatch(/attempt 1\/1: pass/);
+    expect(run.code).toBe(0);
+  }, 60_000);
 });

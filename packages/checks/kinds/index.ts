@@ -2,7 +2,6 @@
 import type { CheckSpec } from '../../config/schema.js';
 import type { CheckExecutor } from '../model.js';
 import { runHttpCheck } from './http.js';
-import { runMcpCheck } from './mcp.js';
 import { runAuthCheck } from './auth.js';
 import { runTlsCheck } from './tls.js';
 import { runLoadCheck } from './load.js';
@@ -12,7 +11,8 @@ type ExecutorMap = { [K in CheckSpec['type']]: CheckExecutor<Extract<CheckSpec, 
 
 export const defaultExecutors: ExecutorMap = {
   http: runHttpCheck,
-  mcp: runMcpCheck,
+  // Loaded on first use: the MCP SDK is the largest part of a bundle, and runs without MCP checks never pay for it.
+  mcp: async (spec, ctx) => (await import('./mcp.js')).runMcpCheck(spec, ctx),
   auth: runAuthCheck,
   tls: runTlsCheck,
   load: runLoadCheck,

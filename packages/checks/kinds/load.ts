@@ -18,7 +18,19 @@
  */
 import { rootCertificates } from 'node:tls';
 import { Client, Pool, type Dispatcher } from 'undici';
-import { build, type Histogram } from 'hdr-histogram-js';
+// The pure-JS histogram class only: the package index also pulls in its WebAssembly build and pako (~400 KB of
+// bundle) for encodings we never use.
+import Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';
+import type { Histogram } from 'hdr-histogram-js';
+
+// CommonJS default export seen through ESM interop: the class is on `.default` under Node, the namespace itself under a bundler.
+const Int32Histogram = ((Int32HistogramModule as unknown as { default?: typeof Int32HistogramModule }).default ?? Int32HistogramModule);
+
+function newHistogram(): Histogram {
+  const histogram = new Int32Histogram(1, 2, 3);
+  histogram.autoResize = true;
+  return histogram as unknown as Histogram;
+}
 import type { LoadCheckSpec, StatusExpectationSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/duration.js';
 import type { Assertion, AttemptContext, AttemptResult, CheckExecutor, ErrorKind } from '../model.js';
@@ -172,7 +184,7 @@ type NativeHandler = Parameters<Dispatcher['dispatch']>[1];
  */
 class LoadRun {
   /** Latency of successful requests, in microseconds. */
-  readonly histogram: Histogram = build({ bitBucketSize: 32, autoResize: true, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  readonly histogram: Histogram = newHistogram();
   requests = 0;
   successes = 0;
   errors = 0;
