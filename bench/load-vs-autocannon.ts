@@ -1,9 +1,10 @@
 /**
  * Benchmark: rollgate's load generator against autocannon, same target, same connections, same duration, same run.
  *
- *   npx tsx bench/load-vs-autocannon.ts [--connections 10] [--duration 5] [--rounds 3] [--url http://127.0.0.1:8080/health]
+ *   npx tsx bench/load-vs-autocannon.ts [--target example|minimal] [--connections 10] [--duration 5] [--rounds 3] [--url URL]
  *
- * Without --url the target is a tiny node:http server started in a CHILD PROCESS. In the same process the server and
+ * The default target is the example status service's /health, started in a CHILD PROCESS (the issue's setting);
+ * `--target minimal` uses a bare node:http server instead, which makes the generators themselves the bottleneck. In the same process the server and
  * the load generator would share one event loop, so every microsecond the generator spends would be stolen from the
  * server and the figure would measure their sum, not the generator. With --url any running service is the target
  * (for example the example service: `npm run example`).
@@ -59,6 +60,24 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}/`, child };
 }
 
+/** The example status service on a free port, in its own process. */
+async function startExampleService(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/status-service/start.ts', '--port', '0', '--quiet'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const origin = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`example service exited with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(seen);
+      if (match) resolve(match[1]!);
+    });
+  });
+  return { url: `${origin}/health`, child };
+}
+
 async function runOurs(url: string, connections: number, seconds: number, round: number): Promise<Sample> {
   const result = await runLoadCheck(
     { name: 'bench', type: 'load', url, concurrency: connections, connections, duration: seconds * 1000 },
@@ -92,12 +111,13 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '3' },
       url: { type: 'string' },
+      target: { type: 'string', default: 'example' },
     },
   });
   const connections = Number(values.connections);
   const seconds = Number(values.duration);
   const rounds = Number(values.rounds);
-  const server = values.url ? undefined : await startServer();
+  const server = values.url ? undefined : values.target === 'minimal' ? await startServer() : await startExampleService();
   const url = values.url ?? server!.url;
   try {
     // Warm both paths (JIT, sockets, server) so round 1 is not penalised for whoever goes first.

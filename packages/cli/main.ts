@@ -9,6 +9,7 @@ import { formatProblem } from '../config/errors.js';
 import { cliHost } from '../host/cli-host.js';
 import { executeValidation, prepareValidation, writeJsonReport } from '../validate/validate.js';
 import { publishValidation } from '../validate/publish.js';
+import { recordSnapshotForCheck } from '../validate/mcp-snapshot.js';
 import { renderMarkdown, renderText } from '../report/render.js';
 import { ROLLGATE_VERSION } from '../version.js';
 
@@ -27,6 +28,8 @@ const HELP = `rollgate ${ROLLGATE_VERSION}: deploy, validate, roll out and monit
 Usage:
   rollgate validate [--config FILE] [--environment NAME] [--report-dir DIR] [--format text|json|markdown]
   rollgate validate --url URL [--url URL ...] [--mcp-url URL] [--expected-status 2xx] [--max-latency-ms N] [--attempts N] [--retry-delay 1s]
+  rollgate mcp-snapshot --config FILE [--environment NAME] --check NAME [--out FILE]
+                             record the tools (names and input schemas) of a known-good MCP server for drift checks
   rollgate schema            print the JSON Schema of rollgate.yml
   rollgate version | help
 
@@ -72,8 +75,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return EXIT.ok;
     case 'validate':
       return validateCommand(rest, io);
+    case 'mcp-snapshot':
+      return mcpSnapshotCommand(rest, io);
     default:
-      return usageError(io, `unknown command "${command}" (expected validate, schema, version or help)`);
+      return usageError(io, `unknown command "${command}" (expected validate, mcp-snapshot, schema, version or help)`);
   }
 }
 
@@ -128,4 +133,48 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
   io.stdout.write(`${secrets.redact(out)}\n`);
   if (reportPath && format === 'text') io.stderr.write(`report: ${reportPath}\n`);
   return report.verdict === 'passed' ? EXIT.ok : EXIT.failed;
+}
+
+const SNAPSHOT_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  environment: { type: 'string', short: 'e' },
+  check: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  verbose: { type: 'boolean', short: 'v' },
+} satisfies ParseArgsConfig['options'];
+
+async function mcpSnapshotCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: SNAPSHOT_OPTIONS, allowPositionals: false, strict: true });
+  } catch (error) {
+    return usageError(io, (error as Error).message);
+  }
+  const v = parsed.values;
+  if (!v.check) return usageError(io, 'mcp-snapshot needs --check NAME (the name of an mcp check in the config)');
+  const host = cliHost(secrets, { verbose: v.verbose ?? false, stderr: io.stderr });
+  const prepared = prepareValidation({
+    ...(v.config ? { configPath: v.config } : {}),
+    ...(v.environment ? { environment: v.environment } : {}),
+    zeroConfig: { urls: [], mcpUrls: [] },
+    cwd: io.cwd,
+    env: io.env,
+    secretValues: {},
+    secrets,
+  });
+  if (!prepared.ok) {
+    for (const problem of prepared.problems) io.stderr.write(`${secrets.redact(formatProblem(problem))}\n`);
+    return EXIT.usage;
+  }
+  const result = await recordSnapshotForCheck(prepared.prepared, v.check, {
+    log: host,
+    ...(v.out ? { out: v.out } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
+  if (!result.ok) {
+    io.stderr.write(`rollgate: ${secrets.redact(result.message)}\n`);
+    return result.usage ? EXIT.usage : EXIT.failed;
+  }
+  io.stdout.write(`wrote ${result.path}: ${result.tools.length} tool(s): ${result.tools.join(', ')}\nReview it and commit it; the check now fails when a tool is added, removed or changes its input schema.\n`);
+  return EXIT.ok;
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { runCli } from '../support/run-cli.js';
 import { ROOT } from '../support/run-action.js';
 import { startHttpServer, startTcpServer, type TestServer } from '../support/servers.js';
+import { startModernMcpServer } from '../support/mcp-servers.js';
 
 let server: TestServer;
 let dir: string;
@@ -96,4 +97,37 @@ describe('a target that accepts the connection but never answers', () => {
     expect(run.durationMs).toBeGreaterThanOrEqual(4_900);
     expect(run.durationMs).toBeLessThan(9_000);
   }, 20_000);
+});
+
+describe('rollgate mcp-snapshot', () => {
+  it('records the tool snapshot that the drift expectation then passes against', async () => {
+    const mcp = await startModernMcpServer();
+    try {
+      const file = join(dir, 'snap.yml');
+      writeFileSync(
+        file,
+        `version: 1\nenvironments:\n  local:\n    checks:\n      - { name: tools, type: mcp, url: ${JSON.stringify(mcp.url)}, expect: { toolSnapshot: snap/tools.json } }\n`,
+      );
+      const before = await runCli(['validate', '--config', file]);
+      expect(before.code).toBe(1);
+      expect(before.stdout).toContain('rollgate mcp-snapshot --config <file> --check "tools"');
+      const record = await runCli(['mcp-snapshot', '--config', file, '--check', 'tools']);
+      expect(record.code).toBe(0);
+      expect(record.stdout).toContain(join(dir, 'snap/tools.json'));
+      const snapshot = JSON.parse(readFileSync(join(dir, 'snap/tools.json'), 'utf8')) as { name: string }[];
+      expect(snapshot.length).toBeGreaterThan(0);
+      const after = await runCli(['validate', '--config', file]);
+      expect(after.code).toBe(0);
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('exits 2 naming the mcp checks when the check name is wrong', async () => {
+    const file = join(dir, 'snap2.yml');
+    writeFileSync(file, 'version: 1\nenvironments:\n  local:\n    checks:\n      - { name: tools, type: mcp, url: "http://127.0.0.1:9/mcp" }\n');
+    const run = await runCli(['mcp-snapshot', '--config', file, '--check', 'tool']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('did you mean "tools"');
+  });
 });
