@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { secrets } from '../config/secrets.js';
 import { buildJsonSchema } from '../config/json-schema.js';
-import { formatProblem } from '../config/errors.js';
+import { formatProblem, type ConfigProblem } from '../config/errors.js';
 import { cliHost } from '../host/cli-host.js';
 import { executeValidation, prepareValidation, writeJsonReport } from '../validate/validate.js';
 import { publishValidation } from '../validate/publish.js';
@@ -52,6 +52,22 @@ const VALIDATE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
+/** Parses a command's flags; a usage error is reported and turned into exit code 2. */
+function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, io: CliIo) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    usageError(io, (error as Error).message);
+    return undefined;
+  }
+}
+
+function reportProblems(io: CliIo, problems: ConfigProblem[]): number {
+  for (const problem of problems) io.stderr.write(`${secrets.redact(formatProblem(problem))}\n`);
+  io.stderr.write(`rollgate: ${problems.length} problem(s); nothing was checked.\n`);
+  return EXIT.usage;
+}
+
 function usageError(io: CliIo, message: string): number {
   io.stderr.write(`rollgate: ${message}\nRun "rollgate help" for usage.\n`);
   return EXIT.usage;
@@ -83,13 +99,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function validateCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: VALIDATE_OPTIONS, allowPositionals: false, strict: true });
-  } catch (error) {
-    return usageError(io, (error as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseFlags(args, VALIDATE_OPTIONS, io);
+  if (!v) return EXIT.usage;
   if (v.help) {
     io.stdout.write(`${HELP}\n`);
     return EXIT.ok;
@@ -113,11 +124,7 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
     secretValues: {},
     secrets,
   });
-  if (!prepared.ok) {
-    for (const problem of prepared.problems) io.stderr.write(`${secrets.redact(formatProblem(problem))}\n`);
-    io.stderr.write(`rollgate: ${prepared.problems.length} problem(s); nothing was checked.\n`);
-    return EXIT.usage;
-  }
+  if (!prepared.ok) return reportProblems(io, prepared.problems);
   const report = await executeValidation(prepared.prepared, { log: host, secrets, ...(io.signal ? { signal: io.signal } : {}) });
   let reportPath = '';
   if (v['report-dir']) {
@@ -144,13 +151,8 @@ const SNAPSHOT_OPTIONS = {
 } satisfies ParseArgsConfig['options'];
 
 async function mcpSnapshotCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: SNAPSHOT_OPTIONS, allowPositionals: false, strict: true });
-  } catch (error) {
-    return usageError(io, (error as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseFlags(args, SNAPSHOT_OPTIONS, io);
+  if (!v) return EXIT.usage;
   if (!v.check) return usageError(io, 'mcp-snapshot needs --check NAME (the name of an mcp check in the config)');
   const host = cliHost(secrets, { verbose: v.verbose ?? false, stderr: io.stderr });
   const prepared = prepareValidation({
@@ -162,10 +164,7 @@ async function mcpSnapshotCommand(args: string[], io: CliIo): Promise<number> {
     secretValues: {},
     secrets,
   });
-  if (!prepared.ok) {
-    for (const problem of prepared.problems) io.stderr.write(`${secrets.redact(formatProblem(problem))}\n`);
-    return EXIT.usage;
-  }
+  if (!prepared.ok) return reportProblems(io, prepared.problems);
   const result = await recordSnapshotForCheck(prepared.prepared, v.check, {
     log: host,
     ...(v.out ? { out: v.out } : {}),

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { planChecks, type ValidationPlan } from '../config/plan.js';
-import { configFromInputs } from '../config/zero-config.js';
+import { configFromInputs, type ZeroConfigInputs as ZeroConfigFields } from '../config/zero-config.js';
 import type { ConfigProblem } from '../config/errors.js';
 import type { Secrets } from '../config/secrets.js';
 import { runChecks } from '../checks/runner.js';
@@ -18,14 +18,8 @@ import { ROLLGATE_VERSION } from '../version.js';
 
 export const DEFAULT_CONFIG_PATH = '.github/rollgate.yml';
 
-export interface ZeroConfigInputs {
-  urls: string[];
-  mcpUrls: string[];
-  expectedStatus?: string;
-  maxLatencyMs?: string;
-  attempts?: string;
-  retryDelay?: string;
-}
+/** The zero-config inputs as hosts gather them; the environment comes from the request. */
+export type ZeroConfigInputs = Omit<ZeroConfigFields, 'environment'>;
 
 export interface ValidateRequest {
   /** The config path the user gave, if any. */
