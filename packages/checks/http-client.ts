@@ -204,7 +204,7 @@ function toTransportError(error: unknown, req: HttpRequest, state: FailureState)
       if (code && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
         // Node appends advice about --use-system-ca, which rollgate users cannot act on; ours follows instead.
         const reason = detail.replace(/^Error: /, '').replace(/; if the root CA is installed locally.*$/s, '');
-        return new TransportError('tls', `${where}: TLS failed: ${reason} (${code}); if the server uses a private or self-signed CA, give rollgate that CA certificate (PEM) to trust`);
+        return new TransportError('tls', `${where}: TLS failed: ${reason} (${code}); if the server uses a private or self-signed CA, add its certificate (PEM) with settings.ca in rollgate.yml or NODE_EXTRA_CA_CERTS`);
       }
       return new TransportError('protocol', `${where}: request failed: ${detail}${code ? ` (${code})` : ''}`);
   }

@@ -5,8 +5,9 @@
 import type { CheckSpec } from '../config/schema.js';
 
 /** pass: saw what was expected. fail: saw something else. error: could not get an answer (timeout, refused...).
- *  no-data: a measurement had nothing to measure. skipped: not run (deadline, breaker open before first attempt). */
-export type Outcome = 'pass' | 'fail' | 'error' | 'no-data' | 'skipped';
+ *  no-data: a measurement had nothing to measure. A check cut off by the deadline or a target's open breaker is an
+ *  error: it was meant to run, and did not see what it expected. */
+export type Outcome = 'pass' | 'fail' | 'error' | 'no-data';
 
 /** Error kinds that retry policies can name. */
 export type ErrorKind = 'timeout' | 'connect' | 'reset' | 'dns' | 'tls' | 'protocol' | 'breaker-open' | 'deadline';
@@ -23,7 +24,7 @@ export interface Assertion {
 
 /** One attempt of a check, as the executor reports it. */
 export interface AttemptResult {
-  outcome: Exclude<Outcome, 'skipped'>;
+  outcome: Outcome;
   message: string;
   assertions: Assertion[];
   /** Numbers worth charting or alerting on: latency_ms, status, p95_ms, days_to_expiry, rps, error_rate... */
@@ -40,7 +41,7 @@ export interface AttemptRecord {
   attempt: number;
   startedAt: string;
   durationMs: number;
-  outcome: AttemptResult['outcome'] | 'skipped';
+  outcome: Outcome;
   message: string;
   status?: number;
   errorKind?: ErrorKind;
@@ -52,6 +53,8 @@ export interface CheckResult {
   /** Where the check went, credentials removed. */
   target: string;
   optional: boolean;
+  /** The check's tags from the config, for grouping in reports and alert rules. */
+  tags?: string[];
   outcome: Outcome;
   message: string;
   startedAt: string;

@@ -207,6 +207,7 @@ async function runOneCheck(
     kind: check.type,
     target: displayTarget(check, redact),
     optional: check.optional ?? false,
+    ...(check.tags?.length ? { tags: check.tags } : {}),
     outcome: final.outcome,
     message: final.message,
     startedAt: new Date(started).toISOString(),

@@ -36,6 +36,8 @@ export interface ResolvedSettings {
   retries: ResolvedRetries;
   breaker: { failures: number; halfOpenAfterMs: number };
   logLevel: 'debug' | 'info' | 'warning';
+  /** settings.ca as written (relative to the config file); the validate engine reads it. */
+  caFile?: string;
 }
 
 export function defaultSettings(): ResolvedSettings {
@@ -57,6 +59,7 @@ export function resolveSettings(...layers: (RunSettingsSpec | undefined)[]): Res
     if (layer.concurrency !== undefined) settings.concurrency = layer.concurrency;
     if (layer.deadline !== undefined) settings.deadlineMs = layer.deadline;
     if (layer.logLevel !== undefined) settings.logLevel = layer.logLevel;
+    if (layer.ca !== undefined) settings.caFile = layer.ca;
     if (layer.breaker?.failures !== undefined) settings.breaker.failures = layer.breaker.failures;
     if (layer.breaker?.halfOpenAfter !== undefined) settings.breaker.halfOpenAfterMs = layer.breaker.halfOpenAfter;
     settings.timeouts = mergeTimeouts(settings.timeouts, layer.timeouts);

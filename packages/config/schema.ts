@@ -33,8 +33,8 @@ export const Retries = z.strictObject({
   delay: Duration.optional().describe('Delay before the second attempt'),
   backoff: z.number().min(1).max(10).optional().describe('Multiplier applied to the delay after each attempt'),
   maxDelay: Duration.optional(),
-  onStatus: z.array(StatusPattern).optional().describe('Statuses that cause a retry (default: 5xx, 404 and 429 fail then retry)'),
-  onErrors: z.array(RetryErrorKind).optional().describe('Transport errors that cause a retry (default: all)'),
+  onStatus: z.array(StatusPattern).optional().describe('Only failed attempts with these statuses are retried (default: every failed attempt is retried)'),
+  onErrors: z.array(RetryErrorKind).optional().describe('Only these transport errors are retried (default: every transport error is retried)'),
 });
 
 /** A header value; `secret: true` masks it in logs and reports. */
@@ -187,16 +187,15 @@ export const RunSettings = z.strictObject({
       halfOpenAfter: Duration.optional().describe('Default 30s'),
     })
     .optional(),
-  logLevel: z.enum(['debug', 'info', 'warning']).optional(),
+  logLevel: z.enum(['debug', 'info', 'warning']).optional().describe('debug: every request and detail in the normal log (staging); info (default): every attempt; warning: failures only'),
+  ca: z.string().optional().describe('PEM file (relative to this config) of extra CA certificates that every check trusts besides the public roots'),
 });
 
 export const Environment = z.strictObject({
   url: z.string().optional().describe('Base URL; relative check URLs resolve against it'),
-  production: z.boolean().optional(),
   settings: RunSettings.optional(),
   checks: z.array(Check).optional().describe('Checks for this environment only (added to the shared ones)'),
   skipChecks: z.array(z.string()).optional().describe('Names of shared checks not run here'),
-  variables: z.record(z.string(), z.string()).optional(),
 });
 
 export const RollgateConfig = z

@@ -12,7 +12,6 @@ export interface ReportSummary {
   failed: number;
   errored: number;
   noData: number;
-  skipped: number;
   /** Optional checks that did not pass (reported, not counted against the verdict). */
   optionalNotPassed: number;
   /** Required checks that did not pass: what `failed-count` reports. */
@@ -42,7 +41,6 @@ export function summarize(checks: CheckResult[]): ReportSummary {
     failed: count((c) => c.outcome === 'fail'),
     errored: count((c) => c.outcome === 'error'),
     noData: count((c) => c.outcome === 'no-data'),
-    skipped: count((c) => c.outcome === 'skipped'),
     optionalNotPassed: count((c) => c.optional && c.outcome !== 'pass'),
     requiredNotPassed: count((c) => !c.optional && c.outcome !== 'pass'),
   };

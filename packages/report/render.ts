@@ -4,8 +4,8 @@ import { formatDuration } from '../config/duration.js';
 import { inert } from './escape.js';
 import type { ValidationReport } from './model.js';
 
-const ICON: Record<Outcome, string> = { pass: '✅', fail: '❌', error: '⛔', 'no-data': '❔', skipped: '⏭️' };
-const WORD: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', 'no-data': 'NO DATA', skipped: 'SKIPPED' };
+const ICON: Record<Outcome, string> = { pass: '✅', fail: '❌', error: '⛔', 'no-data': '❔' };
+const WORD: Record<Outcome, string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', 'no-data': 'NO DATA' };
 
 function keyMeasurement(check: CheckResult): string {
   const m = check.measurements;

@@ -2,7 +2,7 @@
  * The validate engine: turns a config file (or zero-config inputs) into a plan, runs it, and builds the report.
  * Hosts (the action, the CLI) only gather inputs and present the result.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -38,6 +38,8 @@ export interface PreparedValidation {
   /** The config file, or "inputs". */
   source: string;
   baseDir: string;
+  /** Extra CA certificates (PEM) from settings.ca. */
+  ca?: string;
 }
 
 export type PrepareResult = { ok: true; prepared: PreparedValidation } | { ok: false; problems: ConfigProblem[] };
@@ -111,7 +113,25 @@ function prepareUnregistered(req: ValidateRequest): PrepareResult {
   }
   const planned = planChecks(loaded.config, environment, loaded.source);
   if (!planned.ok) return planned;
-  return { ok: true, prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir: dirname(file) } };
+  const baseDir = dirname(file);
+  const caFile = planned.plan.settings.caFile;
+  let ca: string | undefined;
+  // The environment's settings win over the top-level ones, so the problem points at whichever set the value.
+  const caPathInConfig = loaded.config.environments[environment]?.settings?.ca !== undefined ? ['environments', environment, 'settings', 'ca'] : ['settings', 'ca'];
+  const caProblem = (message: string): ConfigProblem => ({ file, ...loaded.source.locate(caPathInConfig, 'value'), path: caPathInConfig.join('.'), message });
+  if (caFile) {
+    const caPath = resolve(baseDir, caFile);
+    try {
+      ca = readFileSync(caPath, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
+      return { ok: false, problems: [caProblem(`${caPath} ${reason} (expected a PEM file of CA certificates)`)] };
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+      return { ok: false, problems: [caProblem(`${caPath} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`)] };
+    }
+  }
+  return { ok: true, prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir, ...(ca ? { ca } : {}) } };
 }
 
 export interface ExecuteOptions {
@@ -119,6 +139,16 @@ export interface ExecuteOptions {
   secrets: Secrets;
   signal?: AbortSignal;
   onResult?: (result: CheckResult) => void;
+}
+
+/**
+ * Applies settings.logLevel: `debug` brings every request line into the normal log (staging wants that without
+ * turning on the runner's debug logging), `warning` keeps only failures.
+ */
+export function withLogLevel(log: Logger, level: 'debug' | 'info' | 'warning'): Logger {
+  if (level === 'debug') return { debug: (m) => log.info(m), info: (m) => log.info(m), warning: (m) => log.warning(m) };
+  if (level === 'warning') return { debug: (m) => log.debug(m), info: (m) => log.debug(m), warning: (m) => log.warning(m) };
+  return log;
 }
 
 export async function executeValidation(prepared: PreparedValidation, options: ExecuteOptions): Promise<ValidationReport> {
@@ -130,8 +160,9 @@ export async function executeValidation(prepared: PreparedValidation, options: E
     const run = await runChecks(
       { checks: plan.checks, settings: plan.settings },
       {
-        log: options.log,
+        log: withLogLevel(options.log, plan.settings.logLevel),
         baseDir: prepared.baseDir,
+        ...(prepared.ca ? { ca: prepared.ca } : {}),
         secrets: options.secrets,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onResult ? { onResult: options.onResult } : {}),

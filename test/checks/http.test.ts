@@ -310,7 +310,7 @@ describe('http check: HTTPS', () => {
     const result = await runHttpCheck(spec({ url: `${secure.url}/health` }), context());
     expect(result).toMatchObject({ outcome: 'error', errorKind: 'tls' });
     expect(result.message).toMatch(/TLS failed: .*self-signed|TLS failed: .*SELF_SIGNED/i);
-    expect(result.message).toMatch(/give rollgate that CA certificate/);
+    expect(result.message).toMatch(/add its certificate \(PEM\) with settings.ca in rollgate.yml or NODE_EXTRA_CA_CERTS/);
   });
 
   it('passes once the certificate is trusted through ctx.ca', async () => {

@@ -131,3 +131,40 @@ describe('rollgate mcp-snapshot', () => {
     expect(run.stderr).toContain('did you mean "tools"');
   });
 });
+
+describe('settings that shape a run', () => {
+  it('logs every request with logLevel debug (staging) and only failures with logLevel warning', async () => {
+    const file = join(dir, 'levels.yml');
+    const config = (level: string) =>
+      `version: 1\nenvironments:\n  s:\n    url: ${server.url}\n    settings: { logLevel: ${level} }\n    checks: [{ name: h, type: http, url: /h }]\n`;
+    writeFileSync(file, config('debug'));
+    const verbose = await runCli(['validate', '--config', file]);
+    expect(verbose.stderr).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/h -> 200/);
+    writeFileSync(file, config('warning'));
+    const quiet = await runCli(['validate', '--config', file]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('attempt 1/1');
+  });
+
+  it('trusts the CA named by settings.ca for every check, and names a missing CA file with its position', async () => {
+    const { startHttpsServer } = await import('../support/servers.js');
+    const https = await startHttpsServer((_req, res) => res.writeHead(200).end('ok'));
+    try {
+      writeFileSync(join(dir, 'ca.pem'), https.cert);
+      const file = join(dir, 'ca.yml');
+      const config = (ca: string) => `version: 1\nsettings:\n  ca: ${ca}\nenvironments:\n  s:\n    url: ${https.url}\n    checks: [{ name: h, type: http, url: /h }]\n`;
+      writeFileSync(file, config('ca.pem'));
+      expect((await runCli(['validate', '--config', file])).code).toBe(0);
+      writeFileSync(file, 'version: 1\nenvironments:\n  s:\n    url: ' + https.url + '\n    checks: [{ name: h, type: http, url: /h }]\n');
+      const untrusted = await runCli(['validate', '--config', file]);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stdout).toContain('settings.ca');
+      writeFileSync(file, config('missing.pem'));
+      const missing = await runCli(['validate', '--config', file]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/ca\.yml:3:7: settings\.ca: .*missing\.pem does not exist/);
+    } finally {
+      await https.close();
+    }
+  });
+});

@@ -52,7 +52,6 @@ const VALID = yaml(
   '    url: http://127.0.0.1:8080',
   '  production:',
   '    url: https://status.example.com',
-  '    production: true',
 );
 
 describe('loadConfig', () => {

@@ -14,7 +14,7 @@ function check(name: string, outcome: CheckResult['outcome'], message = 'ok', op
     message,
     startedAt: new Date(0).toISOString(),
     durationMs: 12,
-    attempts: [{ attempt: 1, startedAt: new Date(0).toISOString(), durationMs: 12, outcome: outcome === 'skipped' ? 'skipped' : outcome, message }],
+    attempts: [{ attempt: 1, startedAt: new Date(0).toISOString(), durationMs: 12, outcome, message }],
     assertions: [],
     measurements: { status: 200, latency_ms: 12 },
   };
@@ -34,7 +34,7 @@ describe('report verdict', () => {
     expect(renderText(report)).toContain('boom');
   });
 
-  it.each(['fail', 'error', 'no-data', 'skipped'] as const)('fails the run when a required check ends as %s', (outcome) => {
+  it.each(['fail', 'error', 'no-data'] as const)('fails the run when a required check ends as %s', (outcome) => {
     const report = buildReport({ ...base, checks: [check('a', 'pass'), check('b', outcome)] });
     expect(report.verdict).toBe('failed');
     expect(report.summary.requiredNotPassed).toBe(1);
