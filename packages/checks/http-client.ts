@@ -8,6 +8,7 @@
  */
 import { Agent, request as undiciRequest, errors } from 'undici';
 import { rootCertificates } from 'node:tls';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { ErrorKind, ResolvedTimeouts } from './model.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -101,10 +102,11 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   if (req.signal?.aborted) onOuterAbort();
   else req.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
+  const { url, headers: requestHeaders } = withUrlCredentials(req.url, req.headers);
   try {
-    const res = await undiciRequest(req.url, {
+    const res = await undiciRequest(url, {
       method: (req.method ?? 'GET') as 'GET',
-      headers: req.headers,
+      headers: requestHeaders,
       body: req.body,
       signal: controller.signal,
       dispatcher: agentFor(req),
@@ -127,10 +129,13 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
     }
+    const raw = Buffer.concat(chunks);
+    // We never ask for compression, but servers send it anyway; a whole compressed body is unpacked for the checks.
+    const decoded = bodyBytes === kept ? decompress(raw, headers['content-encoding']) : raw;
     return {
       status: res.statusCode,
       headers,
-      body: Buffer.concat(chunks).toString('utf8'),
+      body: decoded.toString('utf8'),
       bodyBytes,
       truncated: bodyBytes > kept,
       firstByteMs,
@@ -225,6 +230,49 @@ function innermostMessage(error: unknown): string {
     if (e instanceof Error && e.message) message = e.message;
   }
   return message;
+}
+
+/**
+ * Credentials in a URL (`https://user:pass@host/`) are not sent by fetch-style clients; a user who wrote them means
+ * basic auth. They are moved into an Authorization header (unless one is set) and never kept in the URL.
+ */
+export function withUrlCredentials(rawUrl: string, headers: Record<string, string> | undefined): { url: string; headers: Record<string, string> | undefined } {
+  let parsed: URL;
+  try {
+    parsed = new URL(rawUrl);
+  } catch {
+    return { url: rawUrl, headers };
+  }
+  if (!parsed.username && !parsed.password) return { url: rawUrl, headers };
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  const hasAuthorization = Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'authorization');
+  return {
+    url: parsed.toString(),
+    headers: hasAuthorization ? headers : { ...headers, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+  };
+}
+
+function decompress(body: Buffer, encoding: string | undefined): Buffer {
+  if (!encoding || body.length === 0) return body;
+  try {
+    switch (encoding.trim().toLowerCase()) {
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(body);
+      case 'deflate':
+        return inflateSync(body);
+      case 'br':
+        return brotliDecompressSync(body);
+      default:
+        return body;
+    }
+  } catch {
+    // A body that claims an encoding it does not have is shown as it came.
+    return body;
+  }
 }
 
 /** scheme://host:port/path of a URL, without credentials, query or fragment (those may hold secrets). */

@@ -42,8 +42,17 @@ export interface RunResult {
   startedAt: string;
   durationMs: number;
   results: CheckResult[];
-  /** Every required check passed (and at least one check ran). */
+  /** Every required check passed, and at least one check passed (a run that saw nothing pass verified nothing). */
   passed: boolean;
+}
+
+/** The abort reason when the caller cancels the run (SIGINT, SIGTERM): reported as such, never as a deadline. */
+const CANCELLED = 'the run was cancelled';
+
+/** Why the run's signal fired, in words for a message. */
+function stopReason(signal: AbortSignal, deadlineMs: number): string {
+  const reason = signal.reason as unknown;
+  return reason instanceof Error && reason.message === CANCELLED ? CANCELLED : `the run deadline of ${formatDuration(deadlineMs)} passed`;
 }
 
 /** Transport failures that say "this target is not answering"; only these trip a target's breaker. */
@@ -66,7 +75,7 @@ export async function runChecks(
   const started = clock.now();
   const deadline = new AbortController();
   const deadlineTimer = setTimeout(() => deadline.abort(new Error('deadline')), plan.settings.deadlineMs);
-  const onOuterAbort = () => deadline.abort(new Error('cancelled'));
+  const onOuterAbort = () => deadline.abort(new Error(CANCELLED));
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const breakers = new Map<string, CircuitBreakerPolicy>();
   const results: CheckResult[] = new Array(plan.checks.length);
@@ -88,7 +97,7 @@ export async function runChecks(
     clearTimeout(deadlineTimer);
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
-  const passed = results.length > 0 && results.every((r) => r.optional || r.outcome === 'pass');
+  const passed = results.some((r) => r.outcome === 'pass') && results.every((r) => r.optional || r.outcome === 'pass');
   return { startedAt: new Date(started).toISOString(), durationMs: clock.now() - started, results, passed };
 }
 
@@ -172,7 +181,7 @@ async function runOneCheck(
       last = {
         outcome: 'error',
         errorKind: 'deadline',
-        message: `${n === 1 ? 'not run' : `stopped after ${n - 1} attempt(s)`}: the run deadline of ${formatDuration(settings.deadlineMs)} passed`,
+        message: `${n === 1 ? 'not run' : `stopped after ${n - 1} attempt(s)`}: ${stopReason(deadline, settings.deadlineMs)}`,
         assertions: [],
         measurements: {},
       };
@@ -249,7 +258,7 @@ async function attemptOnce(
     return await breaker.execute(async () => {
       const result = await raceAbort(executor(check, ctx), signal, SELF_TIMED.has(check.type) ? SELF_TIMED_GRACE_MS : 0, () =>
         deadline.aborted
-          ? { kind: 'deadline' as const, message: `stopped: the run deadline of ${formatDuration(env.settings.deadlineMs)} passed` }
+          ? { kind: 'deadline' as const, message: `stopped: ${stopReason(deadline, env.settings.deadlineMs)}` }
           : { kind: 'timeout' as const, message: `no result within the total timeout of ${formatDuration(timeouts.total)}` },
       );
       if (result.outcome === 'error' && result.errorKind && TARGET_DOWN.has(result.errorKind)) throw new TargetDown(result);

@@ -8,7 +8,6 @@ import { buildJsonSchema } from '../config/json-schema.js';
 import { formatProblem, type ConfigProblem } from '../config/errors.js';
 import { cliHost } from '../host/cli-host.js';
 import { executeValidation, prepareValidation, writeJsonReport } from '../validate/validate.js';
-import { publishValidation } from '../validate/publish.js';
 import { recordSnapshotForCheck } from '../validate/mcp-snapshot.js';
 import { renderMarkdown, renderText } from '../report/render.js';
 import { ROLLGATE_VERSION } from '../version.js';
@@ -128,8 +127,9 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
   const report = await executeValidation(prepared.prepared, { log: host, secrets, ...(io.signal ? { signal: io.signal } : {}) });
   let reportPath = '';
   if (v['report-dir']) {
-    reportPath = await writeJsonReport(report, v['report-dir'], secrets);
-    await publishValidation(report, reportPath, { ...host, error: () => undefined, warning: () => undefined });
+    const written = await writeJsonReport(report, v['report-dir'], secrets);
+    if (written.ok) reportPath = written.path;
+    else host.warning(written.message);
   }
   const out =
     format === 'json'

@@ -17,11 +17,7 @@ export class Secrets {
     const parts = [value, ...value.split(/\r?\n/).map((line) => line.trim())];
     for (const part of parts) {
       if (part.length < 3 || this.values.has(part)) continue;
-      this.values.add(part);
-      // Encoded forms leak as easily as the raw value (URLs, basic auth headers).
-      for (const encoded of [encodeURIComponent(part), Buffer.from(part).toString('base64')]) {
-        if (encoded !== part && encoded.length >= 3) this.values.add(encoded);
-      }
+      for (const form of encodedForms(part)) this.values.add(form);
       for (const listener of this.listeners) listener(part);
     }
   }
@@ -45,6 +41,29 @@ export class Secrets {
     }
     return redactUrlCredentials(out);
   }
+}
+
+/**
+ * The forms in which a value turns up in output: as is, URL-encoded (by encodeURIComponent, or by the URL parser, which
+ * leaves more characters alone), base64 (basic auth), and each of those as it reads inside a JSON string (messages and
+ * reports quote bodies JSON-escaped). Masking only the raw value would let `a"b` leak as `a\"b`.
+ */
+function encodedForms(value: string): string[] {
+  const base: string[] = [value, encodeURIComponent(value), Buffer.from(value).toString('base64')];
+  try {
+    base.push(new URL(`http://x/?q=${value}`).search.slice(3), new URL(`http://x/${value}`).pathname.slice(1));
+  } catch {
+    // Not URL-able: nothing more to add.
+  }
+  const forms = new Set<string>();
+  for (const form of base) {
+    forms.add(form);
+    const escaped = JSON.stringify(form).slice(1, -1);
+    forms.add(escaped);
+    // Escaped twice: a JSON report that quotes a message that quoted a body.
+    forms.add(JSON.stringify(escaped).slice(1, -1));
+  }
+  return [...forms].filter((form) => form.length >= 3);
 }
 
 /** Removes user:password@ from any URL in the text. */

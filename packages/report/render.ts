@@ -25,7 +25,7 @@ function keyMeasurement(check: CheckResult): string {
 export function verdictLine(report: ValidationReport): string {
   const s = report.summary;
   const head = report.verdict === 'passed' ? 'PASSED' : 'FAILED';
-  const extra = s.total === 0 ? ' (no checks ran: nothing was verified)' : '';
+  const extra = s.total === 0 ? ' (no checks ran: nothing was verified)' : s.passed === 0 ? ' (nothing passed: nothing was verified)' : '';
   return `${head}: ${s.passed}/${s.total} checks passed in ${formatDuration(report.durationMs)} (environment ${report.environment})${extra}`;
 }
 

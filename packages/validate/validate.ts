@@ -52,6 +52,8 @@ function usageProblem(message: string, path = ''): ConfigProblem {
 function registerInlineSecrets(plan: ValidationPlan, secrets: Secrets): void {
   for (const check of plan.checks) {
     if (check.type === 'auth') secrets.add(check.token);
+    const urls = ['url' in check ? check.url : undefined, ...(check.type === 'circuit-breaker' ? [check.faultOn.url, check.faultOff.url] : [])];
+    for (const url of urls) secrets.add(urlPassword(url));
     const headerSets = [
       'headers' in check ? check.headers : undefined,
       check.type === 'circuit-breaker' ? check.faultOn.headers : undefined,
@@ -62,6 +64,16 @@ function registerInlineSecrets(plan: ValidationPlan, secrets: Secrets): void {
         if (typeof value === 'object' && value.secret) secrets.add(value.value);
       }
     }
+  }
+}
+
+function urlPassword(url: string | undefined): string | undefined {
+  if (!url?.includes('@')) return undefined;
+  try {
+    const password = new URL(url).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -182,10 +194,21 @@ export async function executeValidation(prepared: PreparedValidation, options: E
   }
 }
 
-/** Writes report.json into dir (created if needed) and returns its path. Text is already redacted by the runner. */
-export async function writeJsonReport(report: ValidationReport, dir: string, secrets: Secrets): Promise<string> {
-  await mkdir(dir, { recursive: true });
+export type WriteResult = { ok: true; path: string } | { ok: false; message: string };
+
+/**
+ * Writes rollgate-validate.json into dir (created if needed). A folder that cannot be written is reported as a value:
+ * the results of the run are never lost to it.
+ */
+export async function writeJsonReport(report: ValidationReport, dir: string, secrets: Secrets): Promise<WriteResult> {
   const path = join(dir, 'rollgate-validate.json');
-  await writeFile(path, secrets.redact(JSON.stringify(report, null, 2)) + '\n', 'utf8');
-  return path;
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(path, secrets.redact(JSON.stringify(report, null, 2)) + '\n', 'utf8');
+    return { ok: true, path };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of that folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
+    return { ok: false, message: `could not write the report to ${path}: ${why}; choose another report folder` };
+  }
 }

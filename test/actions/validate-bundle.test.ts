@@ -168,4 +168,14 @@ describe('validate action bundle', () => {
     expect(run.stdout).toMatch(/attempt 1\/1: pass/);
     expect(run.code).toBe(0);
   }, 60_000);
+
+  it('still sets its outputs and writes the summary when the report folder cannot be written', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'x');
+    const run = await runAction('validate', { url: `${server.url}/health`, 'report-dir': blocker });
+    expect(run.code).toBe(0);
+    expect(run.outputs).toMatchObject({ passed: 'true', 'failed-count': '0', 'report-path': '' });
+    expect(run.stdout).toMatch(/::warning::could not write the report/);
+    expect(run.summary).toContain('PASSED: 1/1');
+  });
 });

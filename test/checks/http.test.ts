@@ -5,6 +5,7 @@ import { runHttpCheck } from '../../packages/checks/kinds/http.js';
 import { closeHttpAgents } from '../../packages/checks/http-client.js';
 import { systemClock, type AttemptContext } from '../../packages/checks/model.js';
 import { closedPort, startHttpServer, startHttpsServer, startTcpServer, type TestServer } from '../support/servers.js';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 
 function context(overrides: Partial<AttemptContext> = {}): AttemptContext {
   return {
@@ -316,5 +317,48 @@ describe('http check: HTTPS', () => {
   it('passes once the certificate is trusted through ctx.ca', async () => {
     const result = await runHttpCheck(spec({ url: `${secure.url}/health`, expect: { body: ['$.status == ok'] } }), context({ ca: secure.cert }));
     expect(result.outcome).toBe('pass');
+  });
+});
+
+describe('bodies and credentials as servers really send them', () => {
+  it('sends credentials written in the URL as basic auth and keeps them out of the result', async () => {
+    const server = await startHttpServer((req, res) => {
+      const ok = req.headers.authorization === `Basic ${Buffer.from('admin:PassW0rd XYZ').toString('base64')}`;
+      res.writeHead(ok ? 200 : 401).end(ok ? 'welcome' : 'need auth');
+    });
+    try {
+      const url = server.url.replace('http://', 'http://admin:PassW0rd%20XYZ@') + '/private';
+      const result = await runHttpCheck({ name: 'creds', type: 'http', url }, context());
+      expect(result.outcome).toBe('pass');
+      expect(JSON.stringify(result)).not.toContain('PassW0rd');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('reads a %s-encoded JSON body', async (encoding, compress) => {
+    const server = await startHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding }).end(compress(Buffer.from('{"status":"ok"}')));
+    });
+    try {
+      const result = await runHttpCheck({ name: 'z', type: 'http', url: server.url, expect: { body: ['$.status == "ok"'] } }, context());
+      expect(result.outcome).toBe('pass');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reads JSON that starts with a byte-order mark', async () => {
+    const server = await startHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('\uFEFF{"status":"ok"}'));
+    try {
+      const result = await runHttpCheck({ name: 'bom', type: 'http', url: server.url, expect: { body: ['$.status == "ok"'] } }, context());
+      expect(result.outcome).toBe('pass');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -192,6 +192,13 @@ describe('deadline and pool', () => {
     expect(run.results[0]!.message).toContain('kaboom');
   });
 
+  it('fails a run of optional checks that all failed: nothing was verified', async () => {
+    const port = await closedPort();
+    const checks: CheckSpec[] = [{ name: 'o', type: 'http', url: `http://127.0.0.1:${port}/`, optional: true }];
+    const run = await runChecks({ checks, settings: settings() }, { log: recordingLog(), baseDir: '.' });
+    expect(run.passed).toBe(false);
+  });
+
   it('fails an empty run: no checks means nothing was verified', async () => {
     const run = await runChecks({ checks: [], settings: settings() }, { log: recordingLog(), baseDir: '.' });
     expect(run.passed).toBe(false);

@@ -168,3 +168,36 @@ describe('settings that shape a run', () => {
     }
   });
 });
+
+describe('interruptions and unwritable places', () => {
+  it('says the run was cancelled (not that a deadline passed) on SIGTERM, prints the result and exits 1', async () => {
+    const sockets: Socket[] = [];
+    const silent = await startTcpServer((socket) => sockets.push(socket));
+    const { spawn } = await import('node:child_process');
+    const child = spawn(join(ROOT, 'bin/rollgate'), ['validate', '--url', `${silent.url}/hang`], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    setTimeout(() => child.kill('SIGTERM'), 1500);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    await silent.close();
+    expect(code).toBe(1);
+    expect(stdout).toContain('the run was cancelled');
+    expect(stdout).not.toContain('deadline');
+  });
+
+  it('keeps the results and warns when the report folder cannot be written', async () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'x');
+    const run = await runCli(['validate', '--url', `${server.url}/health`, '--report-dir', blocker]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('PASSED: 1/1');
+    expect(run.stderr).toContain('could not write the report');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('stops quietly when the reader of its output goes away', async () => {
+    const { execSync } = await import('node:child_process');
+    const out = execSync(`${join(ROOT, 'bin/rollgate')} schema | head -c 10; echo " exit=\${PIPESTATUS[0]}"`, { shell: '/bin/bash', encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toMatch(/exit=0/);
+  });
+});

@@ -49,3 +49,32 @@ describe('the secrets input', () => {
     expect(JSON.stringify(result)).not.toContain('super-secret-value');
   });
 });
+
+describe('secrets in every encoding', () => {
+  const value = 'q"uo\\te/S3CR3T ü&x=1';
+  const forms = [
+    ['raw', value],
+    ['JSON-escaped', JSON.stringify(value).slice(1, -1)],
+    ['JSON-escaped twice', JSON.stringify(JSON.stringify(value).slice(1, -1)).slice(1, -1)],
+    ['encodeURIComponent', encodeURIComponent(value)],
+    ['URL query as the URL parser writes it', new URL(`http://h/?t=${value}`).search.slice(3)],
+    ['URL query, then JSON-escaped', JSON.stringify(new URL(`http://h/?t=${value}`).search.slice(3)).slice(1, -1)],
+    ['URL path', new URL(`http://h/${value}`).pathname.slice(1)],
+    ['base64', Buffer.from(value).toString('base64')],
+  ] as const;
+
+  it.each(forms)('masks the %s form', (_name, form) => {
+    const secrets = new Secrets();
+    secrets.add(value);
+    expect(secrets.redact(`before ${form} after`)).toBe('before *** after');
+  });
+
+  it('keeps a JSON document valid after masking a JSON-escaped secret inside it', () => {
+    const secrets = new Secrets();
+    secrets.add(value);
+    const doc = JSON.stringify({ message: `server said ${JSON.stringify({ token: value })}` });
+    const masked = secrets.redact(doc);
+    expect(() => JSON.parse(masked) as unknown).not.toThrow();
+    expect(masked).not.toContain('S3CR3T');
+  });
+});

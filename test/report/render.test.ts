@@ -27,6 +27,12 @@ describe('report verdict', () => {
     expect(buildReport({ ...base, checks: [] }).verdict).toBe('failed');
   });
 
+  it('fails a run in which only optional checks ran and none passed: nothing was verified', () => {
+    const report = buildReport({ ...base, checks: [check('a', 'fail', 'boom', true), check('b', 'error', 'down', true)] });
+    expect(report.verdict).toBe('failed');
+    expect(renderText(report)).toContain('nothing passed');
+  });
+
   it('does not count an optional failure against the verdict but still reports it', () => {
     const report = buildReport({ ...base, checks: [check('a', 'pass'), check('b', 'fail', 'boom', true)] });
     expect(report.verdict).toBe('passed');

@@ -1,5 +1,7 @@
 /** The validate action: read inputs, run the shared engine, publish outputs, summary and annotations. */
 import * as core from '@actions/core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { actionsHost } from '../../../packages/host/actions-host.js';
 import { parseSecretInput } from '../../../packages/host/secret-input.js';
 import { parseMultiline } from '../../../packages/config/zero-config.js';
@@ -37,9 +39,10 @@ export async function run(): Promise<void> {
       return core.setFailed(`configuration has ${prepared.problems.length} problem(s); see the errors above`);
     }
     const report = await executeValidation(prepared.prepared, { log: host, secrets });
-    const reportDir = core.getInput('report-dir') || `${process.env.RUNNER_TEMP || '.'}/rollgate`;
-    const reportPath = await writeJsonReport(report, reportDir, secrets);
-    await publishValidation(report, reportPath, host);
+    const reportDir = core.getInput('report-dir') || join(process.env.RUNNER_TEMP || tmpdir(), 'rollgate');
+    const written = await writeJsonReport(report, reportDir, secrets);
+    if (!written.ok) host.warning(written.message);
+    await publishValidation(report, written.ok ? written.path : '', host);
     if (report.verdict !== 'passed') core.setFailed(`validation failed: ${report.summary.requiredNotPassed} required check(s) did not pass`);
   } catch (error) {
     core.setFailed(secrets.redact(error instanceof Error ? error.message : String(error)));

@@ -198,7 +198,7 @@ function readJson(res: HttpResponse): { ok: true; value: unknown } | { ok: false
     return { ok: false, reason: `body of ${res.bodyBytes} bytes is larger than rollgate reads (${res.body.length} kept), so JSON conditions cannot be checked` };
   }
   try {
-    return { ok: true, value: JSON.parse(res.body) };
+    return { ok: true, value: JSON.parse(res.body.replace(/^\uFEFF/, '')) };
   } catch (error) {
     if (!isJsonMediaType(type)) {
       return { ok: false, reason: `body is ${type ?? 'without a content-type'}, not JSON: ${JSON.stringify(clip(res.body.trim(), 80))}` };
