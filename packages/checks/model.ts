@@ -35,6 +35,8 @@ export interface AttemptResult {
   status?: number;
   /** Set when the attempt ended on a transport problem. */
   errorKind?: ErrorKind;
+  /** The server asked to be left alone this long (Retry-After); the next attempt waits at least this. */
+  retryAfterMs?: number;
 }
 
 export interface AttemptRecord {

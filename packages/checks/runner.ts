@@ -120,8 +120,10 @@ function displayTarget(check: CheckSpec, redact: (s: string) => string): string 
       const u = new URL(check.url.includes('://') ? check.url : `https://${check.url}`);
       u.username = '';
       u.password = '';
-      u.search = u.search ? '?…' : '';
-      return redact(u.toString());
+      // The query may carry tokens: show that there is one, not what it says.
+      const query = u.search ? '?…' : '';
+      u.search = '';
+      return redact(u.toString() + query);
     } catch {
       return redact(check.url);
     }
@@ -200,17 +202,25 @@ async function runOneCheck(
       ...(last.errorKind ? { errorKind: last.errorKind } : {}),
     });
     const retrying = n < retries.attempts && shouldRetry(check, last, retries);
-    const tail = retrying ? `; retrying in ${formatDuration(delay)}` : '';
+    // Retry-After is honoured up to maxDelay: a server that asks for an hour does not get to eat the run deadline.
+    const wait = last.retryAfterMs !== undefined ? Math.min(Math.max(delay, last.retryAfterMs), Math.max(delay, retries.maxDelayMs)) : delay;
+    const asked = last.retryAfterMs !== undefined ? ` (the server asked for ${formatDuration(last.retryAfterMs)})` : '';
+    const tail = retrying ? `; retrying in ${formatDuration(wait)}${asked}` : '';
     const line = `${label} attempt ${n}/${retries.attempts}: ${last.outcome} — ${last.message}${tail}`;
     if (last.outcome === 'pass') options.log.info(line);
     else if (retrying) options.log.info(line);
     else options.log.warning(line);
     if (!retrying) break;
-    await clock.sleep(delay, deadline);
+    await clock.sleep(wait, deadline);
     delay = Math.min(delay * retries.backoff, retries.maxDelayMs);
   }
 
-  const final = last!;
+  let final = last!;
+  // When the breaker stopped the retries, the cause worth reading is the last real failure, not the breaker.
+  const lastReal = [...attempts].reverse().find((a) => a.errorKind !== 'breaker-open');
+  if (final.errorKind === 'breaker-open' && lastReal) {
+    final = { ...final, message: `${lastReal.message} (no further attempts: this target's circuit breaker opened)` };
+  }
   return {
     name: check.name,
     kind: check.type,

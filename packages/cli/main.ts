@@ -111,6 +111,7 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
     ...(v.config ? { configPath: v.config } : {}),
     ...(v.environment ? { environment: v.environment } : {}),
     zeroConfig: {
+      style: 'cli',
       urls: v.url ?? [],
       mcpUrls: v['mcp-url'] ?? [],
       ...(v['expected-status'] ? { expectedStatus: v['expected-status'] } : {}),

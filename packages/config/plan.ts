@@ -187,6 +187,8 @@ function isRelative(url: string): boolean {
  * path is kept as a prefix (what people mean by "relative to the base"), unlike WHATWG resolution which would drop /v1.
  */
 export function joinUrl(base: URL, relative: string): string {
+  // `//host/path` names another host on the base's scheme (RFC 3986 network-path reference), not a path.
+  if (relative.startsWith('//')) return new URL(relative, base).href;
   const target = new URL(relative, 'http://placeholder.invalid');
   const out = new URL(base.href);
   out.pathname = base.pathname.replace(/\/+$/, '') + target.pathname;
@@ -239,6 +241,18 @@ function resolveUrls(
     case 'mcp': {
       if (check.url === undefined && check.command === undefined) {
         problems.push(problemAt(source, path, 'an mcp check needs `url` (Streamable HTTP or SSE) or `command` (stdio)'));
+        return check;
+      }
+      if (check.url !== undefined && check.command !== undefined) {
+        // Pointed at `command`: with a url the check would connect over HTTP and never start the command.
+        problems.push(
+          problemAt(
+            source,
+            [...path, 'command'],
+            `an mcp check takes \`url\` (Streamable HTTP or SSE) or \`command\` (stdio), not both; it has url ${quote(redactUrlCredentials(check.url))} and command ${quote(check.command)}`,
+            'remove `command` (and `args`, `env`) to check the server at the url, or remove `url` to start the command over stdio',
+          ),
+        );
         return check;
       }
       return check.url === undefined ? check : { ...check, url: resolve(check.url, [...path, 'url'], true) };

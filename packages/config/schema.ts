@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { Duration } from './duration.js';
+import { compilePattern, parseCondition } from '../checks/conditions.js';
 
 const Name = z
   .string()
@@ -17,14 +18,23 @@ const Name = z
 /** Status expectation: 200, "2xx", "200-299", or a list of those. */
 export const StatusPattern = z.union([
   z.number().int().min(100).max(599),
-  z.string().regex(/^([1-5]xx|[1-5]\d\d(-[1-5]\d\d)?)$/, 'expected a status like 200, "2xx" or "200-299"'),
+  z
+    .string()
+    .regex(/^([1-5]xx|[1-5]\d\d(-[1-5]\d\d)?)$/, 'expected a status like 200, "2xx" or "200-299"')
+    .refine((text) => {
+      const [low, high] = text.split('-').map(Number);
+      return high === undefined || Number.isNaN(low) || low! <= high;
+    }, 'a status range must go from low to high, e.g. "200-299"'),
 ]);
 export const StatusExpectation = z.union([StatusPattern, z.array(StatusPattern).min(1)]);
 
+/** A timeout: zero would fail every attempt and blame the server for it. */
+const Timeout = Duration.refine((ms) => ms >= 1, 'a timeout must be at least 1ms');
+
 export const Timeouts = z.strictObject({
-  connect: Duration.optional().describe('Time allowed to open the TCP/TLS connection'),
-  firstByte: Duration.optional().describe('Time allowed from sending the request until response headers arrive'),
-  total: Duration.optional().describe('Time allowed for the whole attempt, body included'),
+  connect: Timeout.optional().describe('Time allowed to open the TCP/TLS connection'),
+  firstByte: Timeout.optional().describe('Time allowed from sending the request until response headers arrive'),
+  total: Timeout.optional().describe('Time allowed for the whole attempt, body included'),
 });
 
 export const RetryErrorKind = z.enum(['timeout', 'connect', 'reset', 'dns', 'tls', 'protocol']);
@@ -45,7 +55,27 @@ export const Headers = z.record(z.string(), HeaderValue);
  * A body condition, readable aloud: `<path> <op> <value>`, e.g. `$.status == "ok"`, `$.latency < 300`,
  * `$.checks.db exists`, `$.version matches ^1\.`. Operators: == != < <= > >= contains matches exists.
  */
-export const Condition = z.string().min(1);
+export const Condition = z
+  .string()
+  .min(1)
+  .superRefine((text, ctx) => {
+    // Checked when the file is read, so a typo is a config error with its position, not a failed check at run time.
+    const parsed = parseCondition(text);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  });
+
+/** A regular expression (bare, /pattern/flags or "quoted"), checked when the file is read. */
+const Pattern = z.string().superRefine((text, ctx) => {
+  const compiled = compilePattern(text);
+  if (typeof compiled === 'string') ctx.addIssue({ code: 'custom', message: compiled });
+});
+
+/** A header expectation: an exact value, or a /regex/ (checked when the file is read). */
+const HeaderExpectation = z.string().superRefine((text, ctx) => {
+  if (!/^\/.*\/[a-z]*$/s.test(text)) return;
+  const compiled = compilePattern(text);
+  if (typeof compiled === 'string') ctx.addIssue({ code: 'custom', message: compiled });
+});
 
 const CheckBase = {
   name: Name.describe('Unique name of the check, used in reports and alerts'),
@@ -65,10 +95,10 @@ export const HttpCheck = z.strictObject({
   expect: z
     .strictObject({
       status: StatusExpectation.optional().describe('Default: 2xx'),
-      headers: z.record(z.string(), z.string()).optional().describe('Header name -> exact value or /regex/'),
+      headers: z.record(z.string(), HeaderExpectation).optional().describe('Header name -> exact value or /regex/'),
       body: z.array(Condition).optional().describe('JSON conditions on the response body'),
       text: z
-        .strictObject({ contains: z.string().optional(), matches: z.string().optional() })
+        .strictObject({ contains: z.string().optional(), matches: Pattern.optional() })
         .optional()
         .describe('Raw-text expectations for any body'),
       maxLatency: Duration.optional(),
@@ -136,10 +166,25 @@ export const LoadCheck = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT']).optional(),
   headers: Headers.optional(),
   body: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
-  rate: z.number().positive().optional().describe('Fixed arrival rate in requests per second (coordinated-omission corrected)'),
-  concurrency: z.number().int().positive().optional().describe('Fixed number of requests in flight'),
-  connections: z.number().int().positive().optional(),
-  duration: Duration.describe('How long to generate load'),
+  // Maxima keep one check within what one runner process can drive (file descriptors, memory) and finish in the
+  // time a gate can wait; the load generator enforces the same limits (packages/checks/kinds/load.ts).
+  rate: z
+    .number()
+    .positive()
+    .max(50_000)
+    .optional()
+    .describe('Fixed arrival rate in requests per second, at most 50000 (coordinated-omission corrected); concurrency, if set, caps the requests in flight'),
+  concurrency: z
+    .number()
+    .int()
+    .positive()
+    .max(5000)
+    .optional()
+    .describe('Fixed number of requests in flight, at most 5000 (without rate; with rate it caps requests in flight). Default 10 when neither is set'),
+  connections: z.number().int().positive().max(1000).optional().describe('Sockets to open, at most 1000 (default: the concurrency, or one per 10 req/s of rate between 8 and 256)'),
+  duration: Duration.refine((ms) => ms <= 600_000, {
+    error: (issue) => `load duration of ${+(Number(issue.input) / 60_000).toFixed(2)} min (${Number(issue.input)} ms) is too long (expected at most 10m)`,
+  }).describe('How long to generate load, at most 10m'),
   expectStatus: StatusExpectation.optional(),
   thresholds: z
     .strictObject({

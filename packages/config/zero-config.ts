@@ -15,6 +15,8 @@ export interface ZeroConfigInputs {
   attempts?: string;
   retryDelay?: string;
   environment?: string;
+  /** How problems name the inputs: `input url` (the action) or `--url` (the CLI). */
+  style?: 'action' | 'cli';
 }
 
 export type ZeroConfigResult = { ok: true; config: RollgateConfig } | { ok: false; problems: ConfigProblem[] };
@@ -30,21 +32,24 @@ export function parseMultiline(value: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-function inputProblem(input: string, message: string): ConfigProblem {
-  return { file: '', line: 0, col: 0, path: `input ${input}`, message };
+type Label = (input: string) => string;
+
+function inputProblem(label: Label, input: string, message: string): ConfigProblem {
+  return { file: '', line: 0, col: 0, path: label(input), message };
 }
 
 const STATUS_EXPECTED = 'expected 200, 2xx or 200-299, comma-separated list allowed';
 
 export function configFromInputs(inputs: ZeroConfigInputs): ZeroConfigResult {
+  const label: Label = (input) => (inputs.style === 'cli' ? `--${input}` : `input ${input}`);
   const problems: ConfigProblem[] = [];
   const given = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value.trim());
 
   if (inputs.urls.length === 0 && inputs.mcpUrls.length === 0) {
-    problems.push(inputProblem('url', 'no URL given (expected at least one url or mcp-url, one per line)'));
+    problems.push(inputProblem(label, 'url', 'no URL given (expected at least one url or mcp-url, one per line)'));
   }
-  for (const url of inputs.urls) checkUrl('url', url, problems);
-  for (const url of inputs.mcpUrls) checkUrl('mcp-url', url, problems);
+  for (const url of inputs.urls) checkUrl(label, 'url', url, problems);
+  for (const url of inputs.mcpUrls) checkUrl(label, 'mcp-url', url, problems);
 
   let status: number | string | (number | string)[] | undefined;
   const statusText = given(inputs.expectedStatus);
@@ -53,7 +58,7 @@ export function configFromInputs(inputs: ZeroConfigInputs): ZeroConfigResult {
     const parsed = parts.map((part) => (/^\d+$/.test(part) ? Number(part) : part));
     const bad = parsed.filter((part) => !StatusPattern.safeParse(part).success);
     if (bad.length > 0 || parts.length === 0) {
-      problems.push(inputProblem('expected-status', `${quote(bad.length > 0 ? String(bad[0]) : statusText)} is not a status (${STATUS_EXPECTED})`));
+      problems.push(inputProblem(label, 'expected-status', `${quote(bad.length > 0 ? String(bad[0]) : statusText)} is not a status (${STATUS_EXPECTED})`));
     } else {
       status = parsed.length === 1 ? parsed[0] : parsed;
     }
@@ -64,7 +69,7 @@ export function configFromInputs(inputs: ZeroConfigInputs): ZeroConfigResult {
   if (latencyText !== undefined) {
     maxLatency = parseDuration(latencyText);
     if (maxLatency === undefined) {
-      problems.push(inputProblem('max-latency-ms', `${quote(latencyText)} is not a latency (expected milliseconds, e.g. 500, or a duration such as 2s)`));
+      problems.push(inputProblem(label, 'max-latency-ms', `${quote(latencyText)} is not a latency (expected milliseconds, e.g. 500, or a duration such as 2s)`));
     }
   }
 
@@ -73,7 +78,7 @@ export function configFromInputs(inputs: ZeroConfigInputs): ZeroConfigResult {
   if (attemptsText !== undefined) {
     attempts = /^\d+$/.test(attemptsText) ? Number(attemptsText) : undefined;
     if (attempts === undefined || attempts < 1 || attempts > 100) {
-      problems.push(inputProblem('attempts', `${quote(attemptsText)} is not a number of attempts (expected a whole number from 1 to 100, the first attempt included)`));
+      problems.push(inputProblem(label, 'attempts', `${quote(attemptsText)} is not a number of attempts (expected a whole number from 1 to 100, the first attempt included)`));
       attempts = undefined;
     }
   }
@@ -83,7 +88,7 @@ export function configFromInputs(inputs: ZeroConfigInputs): ZeroConfigResult {
   if (delayText !== undefined) {
     delay = parseDuration(delayText);
     if (delay === undefined) {
-      problems.push(inputProblem('retry-delay', `${quote(delayText)} is not a duration (expected e.g. 500ms, 1s, 2m or a number of milliseconds)`));
+      problems.push(inputProblem(label, 'retry-delay', `${quote(delayText)} is not a duration (expected e.g. 500ms, 1s, 2m or a number of milliseconds)`));
     }
   }
 
@@ -126,7 +131,7 @@ export function configFromInputs(inputs: ZeroConfigInputs): ZeroConfigResult {
   const translated = problemsFromIssues(parsed.error.issues, { schema: RollgateConfig, data: raw, source: NO_SOURCE });
   return {
     ok: false,
-    problems: translated.map((problem) => ({ ...problem, path: `input ${inputFor(problem.path, inputOfPath)}`, message: `${problem.message} (at ${problem.path})` })),
+    problems: translated.map((problem) => ({ ...problem, path: label(inputFor(problem.path, inputOfPath)), message: `${problem.message} (at ${problem.path})` })),
   };
 }
 
@@ -141,7 +146,7 @@ function inputFor(path: string, inputOfPath: Map<string, string>): string {
   return path;
 }
 
-function checkUrl(input: string, url: string, problems: ConfigProblem[]): void {
+function checkUrl(label: Label, input: string, url: string, problems: ConfigProblem[]): void {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -149,7 +154,7 @@ function checkUrl(input: string, url: string, problems: ConfigProblem[]): void {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    problems.push(inputProblem(input, `${quote(redactUrlCredentials(url))} is not an http(s) URL (expected an absolute URL such as https://api.example.com/health)`));
+    problems.push(inputProblem(label, input, `${quote(redactUrlCredentials(url))} is not an http(s) URL (expected an absolute URL such as https://api.example.com/health)`));
   }
 }
 

@@ -38,14 +38,23 @@ export function renderText(report: ValidationReport, options: { color?: boolean 
     const opt = check.optional ? ' (optional)' : '';
     lines.push(`${colored} ${check.name}${opt} [${check.kind}] ${check.target}  ${formatDuration(check.durationMs)}`);
     if (check.outcome !== 'pass') lines.push(`        ${check.message}`);
-    for (const a of check.assertions.filter((x) => !x.passed)) {
-      lines.push(`        ✗ ${a.expectation}${a.message ? `: ${a.message}` : ''}`);
-    }
-    if (check.attempts.length > 1) lines.push(`        after ${check.attempts.length} attempts`);
+    for (const a of check.assertions.filter((x) => !x.passed)) lines.push(`        ✗ ${assertionText(a)}`);
+    if (madeAttempts(check) > 1) lines.push(`        after ${madeAttempts(check)} attempts`);
   }
   lines.push('');
   lines.push(paint(report.verdict === 'passed' ? 32 : 31, verdictLine(report)));
   return lines.join('\n');
+}
+
+/** Attempts that reached the target (an open breaker refuses an attempt before it is made). */
+function madeAttempts(check: CheckResult): number {
+  return check.attempts.filter((a) => a.errorKind !== 'breaker-open').length;
+}
+
+/** "expectation: why", without saying the expectation twice when the message already starts with it. */
+function assertionText(a: CheckResult['assertions'][number]): string {
+  if (!a.message) return a.expectation;
+  return a.message.startsWith(a.expectation) ? a.message : `${a.expectation}: ${a.message}`;
 }
 
 function checkRow(check: CheckResult): string {
@@ -55,7 +64,7 @@ function checkRow(check: CheckResult): string {
     check.kind,
     inert(check.target, 120),
     inert(keyMeasurement(check)),
-    String(check.attempts.length),
+    String(madeAttempts(check)),
     inert(check.message, 300),
   ];
   return `| ${cells.join(' | ')} |`;
@@ -76,7 +85,7 @@ function failureDetails(report: ValidationReport): string[] {
     if (failed.length === 0 && check.attempts.length <= 1) continue;
     out.push(`<details><summary>${ICON[check.outcome]} ${inert(check.name)}</summary>\n`);
     for (const a of failed) {
-      out.push(`- ${inert(a.expectation)}: ${inert(a.message ?? 'failed')}${a.observed ? ` (observed ${inert(a.observed, 200)})` : ''}`);
+      out.push(`- ${inert(assertionText(a))}${a.observed ? ` (observed ${inert(a.observed, 200)})` : ''}`);
     }
     for (const attempt of check.attempts) {
       out.push(`- attempt ${attempt.attempt}: ${attempt.outcome} — ${inert(attempt.message, 200)}`);
@@ -118,5 +127,6 @@ export function renderSummary(report: ValidationReport, options: { limitBytes?: 
   if (shown < report.checks.length) return body + noteFor(report.checks.length - shown);
   const details = failureDetails(report).join('\n');
   if (details && used + bytes(details) + 2 <= limit) body += `\n${details}\n`;
+  else if (details) body += `\n> [!NOTE]\n> The details of the checks that did not pass are left out to stay under GitHub's 1 MiB limit.${where}\n`;
   return body;
 }

@@ -67,6 +67,19 @@ function registerInlineSecrets(plan: ValidationPlan, secrets: Secrets): void {
   }
 }
 
+/** Why a file cannot serve as a PEM bundle of CA certificates, or undefined when it can. */
+function pemProblem(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code ?? (error as Error).message})`;
+    return `${path} ${reason} (expected a PEM file of CA certificates)`;
+  }
+  return text.includes('-----BEGIN CERTIFICATE-----') ? undefined : `${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`;
+}
+
 function urlPassword(url: string | undefined): string | undefined {
   if (!url?.includes('@')) return undefined;
   try {
@@ -133,16 +146,22 @@ function prepareUnregistered(req: ValidateRequest): PrepareResult {
   const caProblem = (message: string): ConfigProblem => ({ file, ...loaded.source.locate(caPathInConfig, 'value'), path: caPathInConfig.join('.'), message });
   if (caFile) {
     const caPath = resolve(baseDir, caFile);
-    try {
-      ca = readFileSync(caPath, 'utf8');
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
-      return { ok: false, problems: [caProblem(`${caPath} ${reason} (expected a PEM file of CA certificates)`)] };
-    }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-      return { ok: false, problems: [caProblem(`${caPath} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`)] };
-    }
+    const problem = pemProblem(caPath);
+    if (problem) return { ok: false, problems: [caProblem(problem)] };
+    ca = readFileSync(caPath, 'utf8');
   }
+  // Files a check names are read when the file is read: a missing CA file is a config problem, not a failed check.
+  const fileProblems: ConfigProblem[] = [];
+  for (const check of planned.plan.checks) {
+    if (check.type !== 'tls' || !check.ca) continue;
+    const problem = pemProblem(resolve(baseDir, check.ca));
+    if (!problem) continue;
+    const shared = loaded.config.checks?.findIndex((c) => c.name === check.name) ?? -1;
+    const own = loaded.config.environments[environment]?.checks?.findIndex((c) => c.name === check.name) ?? -1;
+    const at = own >= 0 ? ['environments', environment, 'checks', own, 'ca'] : ['checks', shared, 'ca'];
+    fileProblems.push({ file, ...loaded.source.locate(at, 'value'), path: at.join('.'), message: problem });
+  }
+  if (fileProblems.length > 0) return { ok: false, problems: fileProblems };
   return { ok: true, prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir, ...(ca ? { ca } : {}) } };
 }
 

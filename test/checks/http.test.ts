@@ -187,8 +187,13 @@ describe('http check: body conditions', () => {
     expect(result.message).toMatch(/body is application\/json but not valid JSON: .* at line 2 column 14, near /);
   });
 
-  it('reports an unreadable condition as a failure instead of skipping it', async () => {
-    const result = await runHttpCheck(spec({ url: `${server.url}/health`, expect: { body: ['status == ok'] } }), context());
+  it('refuses an unreadable condition when the config is read', () => {
+    expect(() => spec({ url: `${server.url}/health`, expect: { body: ['status == ok'] } })).toThrow(/starts with a JSON path/);
+  });
+
+  it('still fails an unreadable condition in a check built in code, instead of skipping it', async () => {
+    const built = { ...spec({ url: `${server.url}/health` }), expect: { body: ['status == ok'] } };
+    const result = await runHttpCheck(built, context());
     expect(result.outcome).toBe('fail');
     expect(result.message).toMatch(/starts with a JSON path/);
   });

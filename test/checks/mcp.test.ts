@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { McpCheckSpec } from '../../packages/config/schema.js';
 import { systemClock, type AttemptContext, type ResolvedTimeouts } from '../../packages/checks/model.js';
@@ -15,9 +16,12 @@ import {
   startHttpServer,
   startLegacyMcpServer,
   startModernMcpServer,
+  startScriptedMcpServer,
   stdioFixtureServer,
   type McpFixture,
   type RunningServer,
+  type ScriptedAnswer,
+  type ScriptedRequest,
 } from '../support/mcp-servers.js';
 import { selfSignedCertificate } from '../support/servers.js';
 
@@ -34,6 +38,24 @@ function check(fields: Partial<McpCheckSpec>): McpCheckSpec {
 
 function failedMessages(result: Awaited<ReturnType<typeof runMcpCheck>>): string {
   return result.assertions.filter((a) => !a.passed).map((a) => a.message).join('\n');
+}
+
+/** Runs `work` and collects everything written to the console, stdout or stderr meanwhile. */
+async function consoleOutput<T>(work: () => Promise<T>): Promise<{ result: T; printed: string[] }> {
+  const printed: string[] = [];
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((name) => console[name]);
+  const writes = [process.stdout.write, process.stderr.write];
+  for (const name of methods) console[name] = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+  const capture = (chunk: unknown) => (printed.push(String(chunk)), true);
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  try {
+    return { result: await work(), printed };
+  } finally {
+    methods.forEach((name, index) => (console[name] = saved[index]!));
+    [process.stdout.write, process.stderr.write] = writes as [typeof process.stdout.write, typeof process.stderr.write];
+  }
 }
 
 const servers: RunningServer[] = [];
@@ -362,6 +384,138 @@ describe('mcp check: failures before any MCP exchange', () => {
   });
 });
 
+describe('mcp check: servers that answer garbage', () => {
+  const reply = (request: ScriptedRequest, body: Record<string, unknown>): ScriptedAnswer => ({ json: { jsonrpc: '2.0', id: request.id, ...body } });
+
+  it('says in one line that a 200 JSON answer is not JSON-RPC, quoting it, and prints nothing to the console', async () => {
+    const server = await serve(startHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"hello":1}')));
+    const url = `${server.origin}/mcp`;
+    const { result, printed } = await consoleOutput(() => runMcpCheck(check({ url }), context()));
+    expect(result.outcome).toBe('error');
+    expect(result.errorKind).toBe('protocol');
+    expect(result.message).toBe(`${url}: the server answered 200 with JSON that is not a JSON-RPC response ({"hello":1})`);
+    expect(printed).toEqual([]);
+  });
+
+  it.each<[string, string, (request: ScriptedRequest) => ScriptedAnswer, string]>([
+    ['a JSON array', 'server/discover', () => ({ json: [1, 2, 3] }), 'the server answered 200 with JSON that is not a JSON-RPC response ([1,2,3])'],
+    ['a response for another id', 'server/discover', () => ({ json: { jsonrpc: '2.0', id: 999, result: {} } }), 'with a response for id 999, which no request used'],
+    ['a body that is not JSON', 'server/discover', () => ({ raw: 'hello <b>world</b>', contentType: 'application/json' }), 'not JSON although it said application/json (hello <b>world</b>)'],
+    [
+      'an error with a huge message and data',
+      'initialize',
+      (request) => reply(request, { error: { code: -32000, message: 'database\nunreachable '.repeat(400), data: { dump: 'x'.repeat(100_000) } } }),
+      'refused the MCP handshake with JSON-RPC error -32000: database unreachable database',
+    ],
+  ])('keeps the message to one short line, and fails at once, when the server answers %s', async (_what, method, answer, expected) => {
+    const server = await serve(startScriptedMcpServer({ [method]: answer }));
+    const started = performance.now();
+    const { result, printed } = await consoleOutput(() => runMcpCheck(check({ url: server.url }), context({ total: 4000 })));
+    expect(result.outcome).toBe('error');
+    expect(result.message).toContain(expected);
+    expect(result.message).not.toMatch(/\n/);
+    expect(result.message.length).toBeLessThanOrEqual(300);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(printed).toEqual([]);
+  });
+
+  it('reports a tools/list result that breaks the MCP schema in one short line', async () => {
+    const server = await serve(startScriptedMcpServer({ 'tools/list': (request) => reply(request, { result: { tools: [{ name: 7, inputSchema: 'none' }] } }) }));
+    const { result, printed } = await consoleOutput(() => runMcpCheck(check({ url: server.url, expect: { tools: ['status'] } }), context()));
+    expect(result.outcome).toBe('fail');
+    expect(result.message).toContain('could not list tools: ');
+    expect(result.message).not.toMatch(/\n/);
+    expect(result.message.length).toBeLessThanOrEqual(300);
+    expect(printed).toEqual([]);
+  });
+
+  it('fails at once, quoting it, when a response stream carries an event that is not JSON-RPC', async () => {
+    const server = await serve(startScriptedMcpServer({ 'tools/list': () => ({ events: ['{"hello":1}'], endStream: false }) }));
+    const started = performance.now();
+    const result = await runMcpCheck(check({ url: server.url }), context({ total: 4000 }));
+    expect(result.outcome).toBe('error');
+    expect(result.message).toBe(`${server.url}: the server sent an SSE event that is not a JSON-RPC message ({"hello":1}) while listing tools`);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('fails at once when a response stream ends without the answer', async () => {
+    const server = await serve(startScriptedMcpServer({ 'server/discover': () => ({ events: [] }) }));
+    const started = performance.now();
+    const result = await runMcpCheck(check({ url: server.url }), context({ total: 4000 }));
+    expect(result.outcome).toBe('error');
+    expect(result.errorKind).toBe('reset');
+    expect(result.message).toBe(`${server.url}: the server closed the response stream to server/discover without answering it`);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it("sends the client library's console warnings to the debug log instead of the console", async () => {
+    const weird = { name: 'weird', inputSchema: { type: 'object', properties: { region: { type: 'object', 'x-mcp-header': 'Region' } } } };
+    const server = await serve(startModernMcpServer({ fixture: { ...defaultFixture, tools: [...defaultFixture.tools!, weird] } }));
+    const debug: string[] = [];
+    const log = { ...quiet, debug: (message: string) => void debug.push(message) };
+    const { result, printed } = await consoleOutput(() => runMcpCheck(check({ url: server.url }), { ...context(), log }));
+    expect(result.outcome).toBe('pass');
+    expect(printed.filter((line) => line.includes('excluding tool'))).toEqual([]);
+    expect(debug.some((line) => line.includes("excluding tool 'weird'"))).toBe(true);
+  });
+});
+
+describe('mcp check: legacy HTTP+SSE streams that break', () => {
+  /** A 2024-11-05 style server: GET /sse opens the stream with an endpoint event; `onPost` decides what the stream does next. */
+  function brokenSseServer(onPost: (stream: ServerResponse) => void, beforeEndpoint?: (stream: ServerResponse) => void) {
+    let stream: ServerResponse | undefined;
+    return startHttpServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/sse') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (beforeEndpoint) return beforeEndpoint(res);
+        res.write('event: endpoint\ndata: /messages\n\n');
+        stream = res;
+        return;
+      }
+      if (req.method === 'POST' && req.url === '/messages') {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(202).end('Accepted');
+          if (stream) onPost(stream);
+        });
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  }
+
+  async function runAgainst(server: RunningServer) {
+    const started = performance.now();
+    const result = await runMcpCheck(check({ url: `${server.origin}/sse`, transport: 'sse' }), context({ total: 4000 }));
+    return { result, ms: performance.now() - started };
+  }
+
+  it('fails at once when the event stream sends an event that is not JSON and closes', async () => {
+    const server = await serve(brokenSseServer((stream) => stream.end('event: message\ndata: {not json\n\n')));
+    const { result, ms } = await runAgainst(server);
+    expect(result.outcome).toBe('error');
+    expect(result.message).toContain('the server sent an SSE event that is not JSON ({not json) while connecting over legacy HTTP+SSE');
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('fails at once when the event stream closes before the answer', async () => {
+    const server = await serve(brokenSseServer((stream) => stream.end()));
+    const { result, ms } = await runAgainst(server);
+    expect(result.outcome).toBe('error');
+    expect(result.errorKind).toBe('reset');
+    expect(result.message).toContain('the server closed the legacy SSE event stream while connecting over legacy HTTP+SSE');
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('fails at once when the event stream sends garbage instead of the endpoint event', async () => {
+    const server = await serve(brokenSseServer(() => undefined, (stream) => stream.end('data: garbage\n\n')));
+    const { result, ms } = await runAgainst(server);
+    expect(result.outcome).toBe('error');
+    expect(result.message).toContain('the server sent an SSE event that is not JSON (garbage)');
+    expect(ms).toBeLessThan(2000);
+  });
+});
+
 describe('mcp check: stdio', () => {
   it('negotiates 2026-07-28 with a v2 stdio server and leaves no process behind', async () => {
     const pidFile = join(workDir, 'modern.pids');
@@ -391,6 +545,18 @@ describe('mcp check: stdio', () => {
     expect(result.errorKind).toBe('timeout');
     const pids = pidsIn(pidFile);
     expect(pids.length).toBeGreaterThanOrEqual(1);
+    expect(pids.filter(isProcessRunning)).toEqual([]);
+  });
+
+  it('kills the processes a stdio server started too, not only the server, when the attempt ends', async () => {
+    const pidFile = join(workDir, 'tree.pids');
+    // sh waits for its background sleep; killing sh alone would leave the sleep running, re-parented to init.
+    const spec = check({ command: 'sh', args: ['-c', 'sleep 30 & echo "$$ $!" >> "$PIDFILE"; wait'], env: { PIDFILE: pidFile } });
+    const result = await runMcpCheck(spec, context({ firstByte: 300, total: 1200 }));
+    expect(result.outcome).toBe('error');
+    expect(result.errorKind).toBe('timeout');
+    const pids = (await readFile(pidFile, 'utf8')).split(/\s+/).filter(Boolean).map(Number);
+    expect(pids.length).toBeGreaterThanOrEqual(2);
     expect(pids.filter(isProcessRunning)).toEqual([]);
   });
 
@@ -425,5 +591,11 @@ describe('mcp check: configuration problems', () => {
     const result = await runMcpCheck(check({}), context());
     expect(result.outcome).toBe('error');
     expect(result.message).toContain('set url:');
+  });
+
+  it('refuses a check with both url and command instead of ignoring the command', async () => {
+    const result = await runMcpCheck(check({ url: 'http://127.0.0.1:9/mcp', command: 'my-mcp-server' }), context());
+    expect(result.outcome).toBe('error');
+    expect(result.message).toContain('both url: and command: are set');
   });
 });

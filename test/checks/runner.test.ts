@@ -55,6 +55,22 @@ describe('retries', () => {
     expect(run.passed).toBe(true);
   });
 
+  it('waits as long as a 429 Retry-After asks before the next attempt, up to maxDelay', async () => {
+    let calls = 0;
+    const server = await serve((_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(429, { 'retry-after': '1' }).end('slow down');
+      else res.writeHead(200).end('ok');
+    });
+    const log = recordingLog();
+    const started = Date.now();
+    const check: CheckSpec = { name: 'r', type: 'http', url: server.url, retries: { attempts: 3, delay: 10 } };
+    const run = await runChecks({ checks: [check], settings: settings() }, { log, baseDir: '.' });
+    expect(run.results[0]!.outcome).toBe('pass');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(log.lines.join('\n')).toContain('retrying in 1 s (the server asked for 1 s)');
+  });
+
   it('retries only the statuses listed in onStatus', async () => {
     let calls = 0;
     const server = await serve((_req, res) => {
@@ -126,7 +142,9 @@ describe('circuit breaker per target', () => {
     const kinds = run.results.flatMap((r) => r.attempts.map((a) => a.errorKind));
     expect(kinds.filter((k) => k === 'connect')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'breaker-open').length).toBeGreaterThanOrEqual(5);
-    expect(run.results.at(-1)!.message).toMatch(/circuit breaker/);
+    // The cause worth reading survives: the last real failure, then why no more attempts were made.
+    expect(run.results[0]!.message).toMatch(/connection refused.*circuit breaker opened/);
+    expect(run.results[1]!.message).toMatch(/not attempted: .*circuit breaker/);
   });
 
   it('does not trip the breaker on HTTP error statuses: the target is alive', async () => {
@@ -202,6 +220,17 @@ describe('deadline and pool', () => {
   it('fails an empty run: no checks means nothing was verified', async () => {
     const run = await runChecks({ checks: [], settings: settings() }, { log: recordingLog(), baseDir: '.' });
     expect(run.passed).toBe(false);
+  });
+});
+
+describe('targets in results', () => {
+  it('shows that a URL has a query without showing the query', async () => {
+    const server = await serve((_req, res) => res.writeHead(200).end('ok'));
+    const run = await runChecks(
+      { checks: [{ name: 'q', type: 'http', url: `${server.url}/x?token=abc123secret` }], settings: settings() },
+      { log: recordingLog(), baseDir: '.' },
+    );
+    expect(run.results[0]!.target).toBe(`${server.url}/x?…`);
   });
 });
 

@@ -52,6 +52,13 @@ describe('rollgate CLI exit codes', () => {
     expect(run.stderr).toContain('nothing was checked');
   });
 
+  it('names the flag, not the action input, when a zero-config flag is wrong', async () => {
+    const run = await runCli(['validate', '--url', server.url, '--expected-status', 'abc']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--expected-status');
+    expect(run.stderr).not.toContain('input expected-status');
+  });
+
   it('exits 2 when the environment does not exist, naming the configured ones', async () => {
     const file = join(dir, 'envs.yml');
     writeFileSync(file, `version: 1\nenvironments:\n  staging:\n    url: ${server.url}\n    checks: [{ name: h, type: http, url: /h }]\n`);
@@ -163,6 +170,11 @@ describe('settings that shape a run', () => {
       const missing = await runCli(['validate', '--config', file]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/ca\.yml:3:7: settings\.ca: .*missing\.pem does not exist/);
+      writeFileSync(join(dir, 'not-pem.txt'), 'hello');
+      writeFileSync(file, `version: 1\nenvironments:\n  s:\n    checks:\n      - { name: t, type: tls, url: ${JSON.stringify(https.url)}, ca: not-pem.txt }\n`);
+      const notPem = await runCli(['validate', '--config', file]);
+      expect(notPem.code).toBe(2);
+      expect(notPem.stderr).toMatch(/ca\.yml:5:\d+: environments\.s\.checks\.0\.ca: .*not-pem\.txt holds no PEM certificate/);
     } finally {
       await https.close();
     }

@@ -304,6 +304,34 @@ describe('references to environment variables and secrets', () => {
     expect(problem!.message).toContain('cannot have a default');
   });
 
+  it('reports unreadable conditions, bad patterns, reversed status ranges and zero timeouts when the file is read, at their positions', () => {
+    const text = yaml(
+      'version: 1',
+      'environments:',
+      '  s:',
+      '    checks:',
+      '      - name: a',
+      '        type: http',
+      '        url: http://127.0.0.1:1/',
+      '        timeouts: { total: 0 }',
+      '        expect:',
+      '          status: "299-200"',
+      '          headers: { x-id: "/([a/" }',
+      '          text: { matches: "([a" }',
+      '          body:',
+      '            - "$.s matches ([a"',
+      '            - "this is not a condition"',
+    );
+    const problems = problemsOf(load(text).result);
+    const at = (path: string) => problemAt(problems, path);
+    expect(at('environments.s.checks.0.timeouts.total')).toMatchObject(positionOf(text, '0 }'));
+    expect(at('environments.s.checks.0.expect.status').message).toContain('low to high');
+    expect(at('environments.s.checks.0.expect.headers.x-id')).toMatchObject(positionOf(text, '"/([a/"'));
+    expect(at('environments.s.checks.0.expect.text.matches')).toMatchObject(positionOf(text, '"([a"'));
+    expect(at('environments.s.checks.0.expect.body.0')).toMatchObject(positionOf(text, '"$.s matches'));
+    expect(at('environments.s.checks.0.expect.body.1')).toMatchObject(positionOf(text, '"this is not'));
+  });
+
   it('reports an unknown kind of reference with the escape to use instead', () => {
     const bad = yaml('version: 1', 'service: ${vars:NAME}', 'environments: { prod: {} }');
     const [problem] = problemsOf(load(bad).result);

@@ -162,6 +162,28 @@ describe('planChecks', () => {
     expect(problem).toMatchObject({ path: 'environments.prod.skipChecks.0', hint: 'did you mean `health`?' });
   });
 
+  it('reports an mcp check that sets both url and command at its command, instead of ignoring the command', () => {
+    const text = yaml(
+      'version: 1',
+      'environments:',
+      '  prod:',
+      '    checks:',
+      '      - name: tools',
+      '        type: mcp',
+      '        url: https://mcp.example.com/mcp',
+      '        command: npx',
+      '        args: [my-mcp-server]',
+    );
+    const { config, source } = loaded(text);
+    const [problem, ...rest] = problemsOf(planChecks(config, 'prod', source));
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ path: 'environments.prod.checks.0.command', ...positionOf(text, 'npx') });
+    expect(problem!.message).toBe(
+      'an mcp check takes `url` (Streamable HTTP or SSE) or `command` (stdio), not both; it has url "https://mcp.example.com/mcp" and command "npx"',
+    );
+    expect(problem!.hint).toContain('remove `url`');
+  });
+
   it('works without a source, naming key paths only', () => {
     const { config } = loaded(CONFIG);
     const [problem] = problemsOf(planChecks(config, 'qa'));
@@ -173,5 +195,9 @@ describe('joinUrl', () => {
   it('appends the relative path and query to the base path', () => {
     expect(joinUrl(new URL('https://a.example/v1'), '/x?y=1')).toBe('https://a.example/v1/x?y=1');
     expect(joinUrl(new URL('http://127.0.0.1:8080/'), '/health')).toBe('http://127.0.0.1:8080/health');
+  });
+
+  it('treats //host/path as another host on the same scheme, as URLs do', () => {
+    expect(joinUrl(new URL('https://a.example/base/'), '//b.example:8443/ok')).toBe('https://b.example:8443/ok');
   });
 });

@@ -7,6 +7,8 @@
  *   startLegacyMcpServer()   @modelcontextprotocol/sdk v1: Streamable HTTP with sessions, or the 2024-11-05
  *                            HTTP+SSE transport (transport: 'sse'); optionally answering an older protocol version
  *   startHttpServer()        any node:http listener (HTML pages, bare 401s, whatever a test needs to misbehave)
+ *   startScriptedMcpServer() a hand-written 2025-era Streamable HTTP endpoint whose answer to each JSON-RPC method a
+ *                            test scripts: garbage, wrong ids, streams that end early, which no SDK server would send
  *   stdioFixtureServer()     command/args/env of a stdio server (test/support/mcp-fixture-server.mjs, plain node)
  *   everythingServer()       command/args of the reference server @modelcontextprotocol/server-everything (stdio)
  *   closedPort()             a port nothing listens on (for "server down")
@@ -250,11 +252,71 @@ export function pidsIn(file: string): number[] {
   }
 }
 
+/** Running, and not a zombie (where init does not reap orphans, a killed orphan stays one: dead, but kill(0) succeeds). */
 export function isProcessRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+/** What a scripted server sends for one request: `json` or `events` (an event stream that then ends), or `hold` to never answer. */
+export type ScriptedAnswer = { status?: number; json: unknown } | { status?: number; raw: string; contentType: string } | { events: string[]; endStream?: boolean } | { hold: true };
+
+export interface ScriptedRequest {
+  id: unknown;
+  method: string;
+  params?: unknown;
+}
+
+/** The well-behaved answer of a 2025-era server, for the methods a test does not script. */
+export function ordinaryAnswer(request: ScriptedRequest): ScriptedAnswer | undefined {
+  const reply = (body: Record<string, unknown>) => ({ json: { jsonrpc: '2.0', id: request.id, ...body } });
+  switch (request.method) {
+    case 'server/discover':
+      return reply({ error: { code: -32601, message: 'Method not found' } });
+    case 'initialize':
+      return reply({ result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'scripted', version: '1.0.0' } } });
+    case 'ping':
+      return reply({ result: {} });
+    case 'tools/list':
+      return reply({ result: { tools: [{ name: 'status', inputSchema: { type: 'object' } }] } });
+    default:
+      return request.id === undefined ? undefined : reply({ error: { code: -32601, message: 'Method not found' } });
+  }
+}
+
+/**
+ * A Streamable HTTP endpoint at /mcp written by hand: each POSTed JSON-RPC request is answered by `script[method]`
+ * (or ordinaryAnswer), notifications with 202, GET with 405.
+ */
+export async function startScriptedMcpServer(script: Record<string, (request: ScriptedRequest) => ScriptedAnswer>): Promise<RunningServer> {
+  const running = await startHttpServer((req, res) => {
+    if (req.method !== 'POST') return void res.writeHead(req.method === 'GET' ? 405 : 200).end();
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const request = JSON.parse(body) as ScriptedRequest;
+      const answer = script[request.method]?.(request) ?? ordinaryAnswer(request);
+      if (!answer) return void res.writeHead(202).end();
+      if ('hold' in answer) return;
+      if ('events' in answer) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const data of answer.events) res.write(`event: message\ndata: ${data}\n\n`);
+        if (answer.endStream !== false) res.end();
+        return;
+      }
+      if ('raw' in answer) return void res.writeHead(answer.status ?? 200, { 'content-type': answer.contentType }).end(answer.raw);
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(answer.json));
+    });
+  });
+  return { ...running, url: `${running.origin}/mcp` };
 }

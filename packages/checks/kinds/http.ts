@@ -130,6 +130,7 @@ export const runHttpCheck: CheckExecutor<HttpCheckSpec> = async (spec, ctx) => {
       message,
       assertions,
       status: res.status,
+      ...retryAfter(res),
       measurements: {
         latency_ms: round(res.totalMs),
         first_byte_ms: round(res.firstByteMs),
@@ -263,4 +264,13 @@ function latencyAssertion(res: HttpResponse, maxMs: number): Assertion {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/** A 429 or 503 may say when to come back (seconds, or an HTTP date); the runner waits at least that long before retrying. */
+export function retryAfter(res: Pick<HttpResponse, 'status' | 'headers'>, now = Date.now()): { retryAfterMs?: number } {
+  const value = res.headers['retry-after']?.trim();
+  if (!value || (res.status !== 429 && res.status !== 503)) return {};
+  if (/^\d+$/.test(value)) return { retryAfterMs: Number(value) * 1000 };
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - now) };
 }

@@ -11,10 +11,21 @@
  * server, so GET the same URL and expect an `endpoint` event. Auth refusals (401/403) never trigger the fallback.
  *
  * Everything is bounded by the attempt: the connect and first-byte timeouts go to the HTTP agent, the total timeout
- * and the run deadline abort every request, and closing always reaps stdio children, even when the client library
- * gave up on them (it can drop its handle on a child it is still closing).
+ * and the run deadline abort every request, and closing always reaps the stdio server and every process it started,
+ * even when the client library gave up on them (it can drop its handle on a child it is still closing). An HTTP
+ * server that answers something unusable (not JSON-RPC, another request's id, a stream closed before the answer)
+ * ends the attempt at once instead of leaving the client library waiting for the total timeout.
+ *
+ * Whatever the client library reports (errors, console warnings) goes to the debug log as one short line; messages
+ * for users are one line, whatever the server sent.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
+import { format } from 'node:util';
 import { Agent, fetch as undiciFetch } from 'undici';
 import {
   Client,
@@ -33,7 +44,7 @@ import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotoc
 import type { McpCheckSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/duration.js';
 import { secrets } from '../../config/secrets.js';
-import type { AttemptContext, ErrorKind } from '../model.js';
+import type { AttemptContext, ErrorKind, Logger } from '../model.js';
 import { safeOrigin } from '../http-client.js';
 import { ROLLGATE_VERSION } from '../../version.js';
 
@@ -62,6 +73,8 @@ export class AttemptBudget {
   private readonly started = performance.now();
   private readonly totalSignal: AbortSignal;
   private readonly totalTimer: ReturnType<typeof setTimeout>;
+  private readonly faultController = new AbortController();
+  private fault: McpProblem | undefined;
 
   constructor(private readonly ctx: AttemptContext) {
     // A timer we can clear, not AbortSignal.timeout: that one fires even after the attempt ended and rejects whatever
@@ -69,7 +82,24 @@ export class AttemptBudget {
     const total = new AbortController();
     this.totalTimer = setTimeout(() => total.abort(new Error('total timeout')), Math.max(1, ctx.timeouts.total));
     this.totalSignal = total.signal;
-    this.signal = AbortSignal.any([ctx.signal, this.totalSignal]);
+    this.signal = AbortSignal.any([ctx.signal, this.totalSignal, this.faultController.signal]);
+  }
+
+  /**
+   * Ends the attempt now with `problem`: the server did something after which the answer being waited for cannot come
+   * (garbage instead of JSON-RPC, a response for another request, a stream closed before answering). Without this the
+   * client library would wait for the total timeout. The first fault wins; once the attempt is stopped, faults are
+   * ignored.
+   */
+  fail(problem: McpProblem): void {
+    if (this.fault || this.signal.aborted) return;
+    this.fault = problem;
+    this.faultController.abort(problem);
+  }
+
+  /** True once `fail` ended the attempt. */
+  get faulted(): boolean {
+    return this.fault !== undefined;
   }
 
   /** Stops the total-timeout timer once the attempt is over. */
@@ -117,6 +147,7 @@ export class AttemptBudget {
   /** The problem to report when the attempt was stopped, or undefined while it runs. */
   stopped(where: string): McpProblem | undefined {
     if (!this.signal.aborted) return undefined;
+    if (this.fault) return this.fault;
     const total = this.ctx.timeouts.total;
     if (this.totalSignal.aborted || this.elapsed() >= total - 5) {
       return new McpProblem('error', `${where}: no complete MCP exchange within the total timeout of ${formatDuration(total)} (stopped while ${this.phase})`, 'timeout');
@@ -185,6 +216,10 @@ export function redactorFor(secretValues: readonly string[]): (text: string) => 
 /** Which transport a spec asks for, or a configuration problem. */
 export function plannedTransport(spec: McpCheckSpec): 'http' | 'stdio' {
   const mode = spec.transport ?? 'auto';
+  if (spec.url && spec.command) {
+    // The config planner reports this too; a check built in code must not silently drop one of them either.
+    throw new McpProblem('error', `both url: and command: are set; an mcp check talks to a server at a url or starts a command over stdio, not both (remove one)`);
+  }
   if (mode === 'stdio' || (mode === 'auto' && !spec.url && spec.command)) {
     if (!spec.command) throw new McpProblem('error', `transport is stdio but no command is set (expected command: and optional args:)`);
     return 'stdio';
@@ -196,7 +231,7 @@ export function plannedTransport(spec: McpCheckSpec): 'http' | 'stdio' {
 }
 
 export function describeTarget(spec: McpCheckSpec, redact: (s: string) => string): string {
-  if (plannedTransportSafe(spec) === 'stdio') return redact(`stdio: ${[spec.command ?? '', ...(spec.args ?? [])].join(' ')}`);
+  if (plannedTransportSafe(spec) === 'stdio') return clip(redact(`stdio: ${[spec.command ?? '', ...(spec.args ?? [])].join(' ')}`), 150);
   return spec.url ? safeOrigin(spec.url) : '<no url>';
 }
 
@@ -215,14 +250,29 @@ export async function openMcpSession(spec: McpCheckSpec, ctx: AttemptContext, bu
   return openHttp(spec, ctx, budget, headers, redact);
 }
 
-function newClient(budget: AttemptBudget, probeTimeoutMs: number, ctx: AttemptContext, redact: (s: string) => string): Client {
+function newClient(budget: AttemptBudget, probeTimeoutMs: number, logError: (error: unknown) => void): Client {
   const client = new Client(
     { name: 'rollgate', version: ROLLGATE_VERSION },
     { versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.max(1, Math.min(probeTimeoutMs, budget.requestTimeout())) } } },
   );
-  // Background errors (a dropped notification stream, an unparsable line) are worth a debug line, not a failure.
-  client.onerror = (error) => ctx.log.debug(`mcp client: ${redact(error.message)}`);
+  client.onerror = logError;
   return client;
+}
+
+/**
+ * Where the client library's background errors go: one short debug line each (its errors can hold pages of schema
+ * output), never the console. The library reports a transport error to both the transport's and the client's
+ * handler, so each error is logged once.
+ */
+function sdkErrorLog(ctx: AttemptContext, redact: (s: string) => string): (error: unknown) => void {
+  const seen = new WeakSet<object>();
+  return (error) => {
+    if (typeof error === 'object' && error !== null) {
+      if (seen.has(error)) return;
+      seen.add(error);
+    }
+    ctx.log.debug(`mcp client: ${innermostMessage(error, 300, redact)}`);
+  };
 }
 
 /** Connects, racing the attempt's signal; on abort the transport is closed and the connect allowed to unwind. */
@@ -235,7 +285,8 @@ async function connectClient(client: Client, transport: Transport, budget: Attem
       // Not awaited in full: a stuck stdio server makes close() wait seconds before SIGTERM; the session's close
       // reaps the process by pid instead. Closing still tells a running version probe to give up.
       void transport.close().catch(() => undefined);
-      await settleWithin(connecting, 3_000);
+      // After a fault the server has already misbehaved; some transports never settle a connect they gave up on.
+      await settleWithin(connecting, budget.faulted ? 250 : 3_000);
     }
     throw error;
   }
@@ -254,14 +305,205 @@ interface HttpExchange {
   bodyStart?: string;
 }
 
-/** Remembers what the server answered, because the client library's errors do not carry headers. */
+/**
+ * Remembers what the server answered, because the client library's errors do not carry headers, and reads every
+ * JSON-RPC answer before the library does. The library drops what it cannot use (a body that is not JSON-RPC, a
+ * response for an id nobody asked about, a stream that ends before the answer) and keeps waiting for the total
+ * timeout, or throws pages of schema errors; here each of those ends the attempt at once with one readable line.
+ */
 class HttpRecorder {
   readonly exchanges: HttpExchange[] = [];
   failure: unknown;
+  /** Requests sent and not answered yet: JSON-RPC id -> method. */
+  private readonly outstanding = new Map<string | number, string>();
+  /** Off once the session is closing: what the server does then no longer matters. */
+  private watching = true;
+  /** Set once the legacy transport's event stream is open; failures to open it are classified the usual way. */
+  private sseStreamOpen = false;
+
+  constructor(
+    private readonly kind: 'streamable-http' | 'sse',
+    private readonly where: string,
+    private readonly budget: AttemptBudget,
+    private readonly redact: (s: string) => string,
+  ) {}
 
   last(): HttpExchange | undefined {
     return this.exchanges[this.exchanges.length - 1];
   }
+
+  stopWatching(): void {
+    this.watching = false;
+  }
+
+  /** The request a POST carries, when it is one that expects an answer. */
+  sent(body: unknown): SentRequest | undefined {
+    if (typeof body !== 'string') return undefined;
+    let message: unknown;
+    try {
+      message = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+    if (!isRecord(message) || typeof message.method !== 'string' || !isJsonRpcId(message.id)) return undefined;
+    this.outstanding.set(message.id, message.method);
+    return { id: message.id, method: message.method };
+  }
+
+  /** A complete application/json answer to a POST. */
+  jsonAnswer(text: string, status: number, request: SentRequest | undefined): void {
+    if (!text.trim()) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      this.fault(`the server answered ${status} with a body that is not JSON although it said application/json (${this.snippet(text)})`);
+      return;
+    }
+    const messages = Array.isArray(data) ? data : [data];
+    if (messages.length === 0 || !messages.every(isJsonRpcMessage)) {
+      this.fault(`the server answered ${status} with JSON that is not a JSON-RPC response (${this.snippet(text)})`);
+      return;
+    }
+    for (const message of messages) this.received(message, text, request);
+  }
+
+  /** One `message` event of an event stream; `request` is the POST the stream answers (none for a GET stream). */
+  event(data: string, request: SentRequest | undefined): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      this.streamGarbage(`an SSE event that is not JSON (${this.snippet(data)})`, request);
+      return;
+    }
+    if (!isJsonRpcMessage(message)) {
+      this.streamGarbage(`an SSE event that is not a JSON-RPC message (${this.snippet(data)})`, request);
+      return;
+    }
+    this.received(message, data, request);
+  }
+
+  /** An event stream ended normally (the server closed it). */
+  streamEnded(method: string, request: SentRequest | undefined): void {
+    if (request && this.outstanding.has(request.id)) {
+      this.fault(`the server closed the response stream to ${request.method} without answering it`, 'reset');
+    } else if (this.kind === 'sse' && method === 'GET') {
+      this.fault(`the server closed the legacy SSE event stream while ${this.budget.phase}`, 'reset');
+    }
+  }
+
+  streamOpened(method: string): void {
+    if (method === 'GET') this.sseStreamOpen = true;
+  }
+
+  /** An error the legacy SSE transport reports: its open event stream broke, or could not be reopened. */
+  sseStreamError(error: unknown): void {
+    if (this.kind !== 'sse' || !this.sseStreamOpen || !(error instanceof SseError)) return;
+    const code = typeof error.code === 'number' ? `HTTP ${error.code}` : undefined;
+    const detail = /^SSE error: (undefined)?$/.test(error.message) ? code : [code, error.message.replace(/^SSE error: /, '')].filter(Boolean).join(', ');
+    this.fault(`the legacy SSE event stream ${detail ? `failed (${oneLine(this.redact(detail), 120)})` : 'closed'} while ${this.budget.phase}`, 'reset');
+  }
+
+  private received(message: Record<string, unknown>, raw: string, request: SentRequest | undefined): void {
+    if (!('result' in message || 'error' in message)) return; // a request or notification from the server
+    const id = message.id;
+    if (isJsonRpcId(id) && this.outstanding.has(id)) {
+      this.outstanding.delete(id);
+      return;
+    }
+    const asked = request ?? this.onlyOutstanding();
+    const question = asked ? `${asked.method} (JSON-RPC id ${JSON.stringify(asked.id)})` : 'a request';
+    const error = isRecord(message.error) ? message.error : undefined;
+    if (error && (id === null || id === undefined)) {
+      this.fault(`the server answered ${question} with JSON-RPC error ${String(error.code)} without an id: ${oneLine(this.redact(String(error.message)), 150)}`);
+      return;
+    }
+    this.fault(`the server answered ${question} with a response for id ${oneLine(JSON.stringify(id) ?? 'none', 40)}, which no request used (${this.snippet(raw)})`);
+  }
+
+  private onlyOutstanding(): SentRequest | undefined {
+    const only = this.outstanding.size === 1 ? [...this.outstanding][0] : undefined;
+    return only ? { id: only[0], method: only[1] } : undefined;
+  }
+
+  /** Garbage on a POST's stream, or on the legacy transport's only stream, loses the answer; elsewhere it is noise. */
+  private streamGarbage(what: string, request: SentRequest | undefined): void {
+    if (request || this.kind === 'sse') this.fault(`the server sent ${what} while ${this.budget.phase}`);
+  }
+
+  /** The start of what the server sent, on one line, for quoting in a message. */
+  private snippet(text: string): string {
+    return oneLine(this.redact(text), 120);
+  }
+
+  private fault(message: string, errorKind: ErrorKind = 'protocol'): void {
+    if (!this.watching) return;
+    this.budget.fail(new McpProblem('error', this.redact(`${this.where}: ${message}`), errorKind));
+  }
+}
+
+interface SentRequest {
+  id: string | number;
+  method: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isJsonRpcId(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+/** The shape of a JSON-RPC 2.0 message; the client library checks the details. */
+function isJsonRpcMessage(value: unknown): value is Record<string, unknown> {
+  if (!isRecord(value) || value.jsonrpc !== '2.0') return false;
+  if (typeof value.method === 'string') return true;
+  if (!('id' in value)) return false;
+  if ('result' in value) return true;
+  return isRecord(value.error) && typeof value.error.code === 'number';
+}
+
+/**
+ * Passes an event stream through unchanged while handing each `message` event to the recorder first, so a fault is
+ * known before the client library sees the event; the end of the stream is reported too.
+ */
+function inspectEventStream(recorder: HttpRecorder, method: string, request: SentRequest | undefined): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  let event = '';
+  let data: string[] = [];
+  const line = (text: string) => {
+    if (text === '') {
+      if (data.length && (event === '' || event === 'message')) recorder.event(data.join('\n'), request);
+      event = '';
+      data = [];
+      return;
+    }
+    if (text.startsWith(':')) return;
+    const colon = text.indexOf(':');
+    const field = colon < 0 ? text : text.slice(0, colon);
+    const value = colon < 0 ? '' : text.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  };
+  const feed = (text: string) => {
+    pending += text;
+    const lines = pending.split(/\r\n|\r|\n/);
+    pending = lines.pop() ?? '';
+    for (const text of lines) line(text);
+  };
+  return new TransformStream({
+    transform(chunk, controller) {
+      feed(decoder.decode(chunk, { stream: true }));
+      controller.enqueue(chunk);
+    },
+    flush() {
+      feed(decoder.decode());
+      recorder.streamEnded(method, request);
+    },
+  });
 }
 
 function httpAgent(ctx: AttemptContext): Agent {
@@ -283,6 +525,7 @@ function recordingFetch(agent: Agent, extraHeaders: Record<string, string>, budg
     const headers = new Headers(init?.headers);
     for (const [name, value] of Object.entries(extraHeaders)) if (!headers.has(name)) headers.set(name, value);
     const signal = init?.signal ? AbortSignal.any([init.signal, budget.signal]) : budget.signal;
+    const request = method === 'POST' ? recorder.sent(init?.body) : undefined;
     try {
       const response = await undiciFetch(input, {
         ...(init as Record<string, unknown>),
@@ -300,6 +543,19 @@ function recordingFetch(agent: Agent, extraHeaders: Record<string, string>, budg
       if (challenge) exchange.wwwAuthenticate = challenge;
       if (response.status >= 400) exchange.bodyStart = await bodyStart(response.clone());
       recorder.exchanges.push(exchange);
+      // The client library reads a POST's body only when it carried a request; so is it judged here.
+      if (!response.ok || !response.body || (method === 'POST' && !request)) return response as unknown as Response;
+      const answer = { status: response.status, statusText: response.statusText, headers: response.headers };
+      if (method === 'POST' && /application\/json/i.test(exchange.contentType)) {
+        // Read whole (an answer is one document) so it is judged before the client library parses it.
+        const text = await response.text();
+        recorder.jsonAnswer(text, response.status, request);
+        return new Response(text, answer);
+      }
+      if (/text\/event-stream/i.test(exchange.contentType)) {
+        recorder.streamOpened(method);
+        return new Response(response.body.pipeThrough(inspectEventStream(recorder, method, request)) as ReadableStream, answer);
+      }
       return response as unknown as Response;
     } catch (error) {
       recorder.failure = error;
@@ -353,9 +609,10 @@ async function openHttp(
   const notes: string[] = [];
 
   const attempt = async (kind: 'streamable-http' | 'sse'): Promise<McpSession> => {
-    const recorder = new HttpRecorder();
+    const recorder = new HttpRecorder(kind, where, budget, redact);
     const fetch = recordingFetch(agent, headers.values, budget, recorder);
-    const client = newClient(budget, budget.requestTimeout(), ctx, redact);
+    const logError = sdkErrorLog(ctx, redact);
+    const client = newClient(budget, budget.requestTimeout(), logError);
     const transport =
       kind === 'streamable-http'
         ? new StreamableHTTPClientTransport(url, {
@@ -364,11 +621,17 @@ async function openHttp(
             reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
           })
         : new SSEClientTransport(url, { fetch });
+    // Set before connecting: the client library only chains its own handler after the version probe.
+    transport.onerror = (error) => {
+      logError(error);
+      recorder.sseStreamError(error);
+    };
     const started = performance.now();
     budget.phase = kind === 'sse' ? 'connecting over legacy HTTP+SSE' : 'connecting';
     try {
       await connectClient(client, transport, budget);
     } catch (error) {
+      recorder.stopWatching();
       await closeQuietly(client, transport);
       throw new HttpConnectFailure(kind, error, recorder);
     }
@@ -379,6 +642,7 @@ async function openHttp(
       connectMs: performance.now() - started,
       notes,
       close: async () => {
+        recorder.stopWatching();
         if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
           // Be a polite monitor: end the server-side session instead of leaving one behind per run.
           await settleWithin(transport.terminateSession(), 1_000);
@@ -424,7 +688,7 @@ async function openHttp(
     await agent.destroy().catch(() => undefined);
     if (error instanceof McpProblem) throw error;
     if (error instanceof HttpConnectFailure) throw classifyHttp(error, where, budget, sentCredentials, redact);
-    throw new McpProblem('error', `${where}: ${redact(innermostMessage(error))}`, 'protocol');
+    throw new McpProblem('error', `${where}: ${innermostMessage(error, 300, redact)}`, 'protocol');
   }
 }
 
@@ -487,10 +751,10 @@ function classifyHttp(failure: HttpConnectFailure, where: string, budget: Attemp
     );
   }
   if (status === 403) {
-    return new McpProblem('fail', redact(`${where}: access denied (HTTP 403)${exchange?.bodyStart ? `: ${oneLine(exchange.bodyStart)}` : ''}; the credentials lack permission for this server`), undefined, 403);
+    return new McpProblem('fail', redact(`${where}: access denied (HTTP 403)${exchange?.bodyStart ? `: ${oneLine(redact(exchange.bodyStart))}` : ''}; the credentials lack permission for this server`), undefined, 403);
   }
   if (status !== undefined) {
-    const body = exchange?.bodyStart ? `: ${oneLine(exchange.bodyStart)}` : '';
+    const body = exchange?.bodyStart ? `: ${oneLine(redact(exchange.bodyStart))}` : '';
     return new McpProblem('fail', redact(`${where}: ${exchange?.method ?? 'request'} (${transportName}) answered HTTP ${status}${exchange?.statusText ? ` ${exchange.statusText}` : ''}${body}`), undefined, status);
   }
   const contentType = unexpectedContentType(error) ?? (isContentTypeComplaint(error) ? failure.recorder.last()?.contentType : undefined);
@@ -510,12 +774,12 @@ function classifyHttp(failure: HttpConnectFailure, where: string, budget: Attemp
     return new McpProblem('error', `${where}: the server did not answer the MCP handshake (${transportName}) within ${formatDuration(budget.elapsed())}`, 'timeout');
   }
   if (error instanceof ProtocolError) {
-    return new McpProblem('error', redact(`${where}: the server refused the MCP handshake with JSON-RPC error ${error.code}: ${error.message}`), 'protocol');
+    return new McpProblem('error', redact(`${where}: the server refused the MCP handshake with JSON-RPC error ${error.code}: ${oneLine(redact(readable(error.message)))}`), 'protocol');
   }
   if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
     return new McpProblem('error', `${where}: the connection closed during the MCP handshake (${transportName})`, 'reset');
   }
-  return new McpProblem('error', redact(`${where}: the MCP handshake (${transportName}) failed: ${innermostMessage(error)}`), 'protocol');
+  return new McpProblem('error', redact(`${where}: the MCP handshake (${transportName}) failed: ${innermostMessage(error, 200, redact)}`), 'protocol');
 }
 
 /** The content type the client library rejected, when that is what went wrong. */
@@ -555,14 +819,15 @@ class TailBuffer {
 async function openStdio(spec: McpCheckSpec, ctx: AttemptContext, budget: AttemptBudget, redact: (s: string) => string): Promise<McpSession> {
   const command = spec.command!;
   const args = spec.args ?? [];
-  const where = redact(`stdio: ${[command, ...args].join(' ')}`);
+  const where = clip(redact(`stdio: ${[command, ...args].join(' ')}`), 150);
   const stderr = new TailBuffer(4096);
-  const pids: number[] = [];
+  const processes = new ServerProcesses();
   const transport = new StdioClientTransport({
     command,
     args,
     // Only the SDK's safe default variables (PATH, HOME...) plus the check's own: the runner's secrets stay home.
-    env: { ...getDefaultEnvironment(), ...(spec.env ?? {}) },
+    // The marker lets cleanup find every process the server started, even after their parent exited.
+    env: { ...getDefaultEnvironment(), ...(spec.env ?? {}), ...processes.marker },
     cwd: ctx.baseDir,
     stderr: 'pipe',
   });
@@ -572,13 +837,18 @@ async function openStdio(spec: McpCheckSpec, ctx: AttemptContext, budget: Attemp
   const start = transport.start.bind(transport);
   transport.start = async () => {
     await start();
-    if (transport.pid) pids.push(transport.pid);
+    if (transport.pid) processes.add(transport.pid);
   };
+  const logError = sdkErrorLog(ctx, redact);
+  // An unparsable line on stdout is worth a debug line, not a failure: some servers log there.
+  transport.onerror = logError;
   // On stdio a silent probe means "legacy server", so the probe gets the first-byte timeout, not the whole budget.
-  const client = newClient(budget, ctx.timeouts.firstByte, ctx, redact);
+  const client = newClient(budget, ctx.timeouts.firstByte, logError);
   const close = async () => {
+    // Before the server goes: its children are found through it while it still runs.
+    await processes.collect();
     await settleWithin(closeQuietly(client, transport), 1_000);
-    await reapProcesses(pids);
+    await processes.reap();
   };
   const started = performance.now();
   budget.phase = 'starting the server and connecting';
@@ -594,7 +864,7 @@ async function openStdio(spec: McpCheckSpec, ctx: AttemptContext, budget: Attemp
 
 function classifyStdio(error: unknown, where: string, command: string, budget: AttemptBudget, stderr: TailBuffer, redact: (s: string) => string): McpProblem {
   const tail = stderr.lastLines(5);
-  const said = tail ? `; its stderr ended with: ${redact(clip(tail, 600))}` : '';
+  const said = tail ? `; its stderr ended with: ${oneLine(redact(tail), 300)}` : '';
   const stopped = budget.stopped(where);
   if (stopped) return new McpProblem(stopped.outcome, `${stopped.message}${said}`, stopped.errorKind);
   const code = errorCode(error);
@@ -607,52 +877,196 @@ function classifyStdio(error: unknown, where: string, command: string, budget: A
     return new McpProblem('error', `${where}: the server did not answer the MCP handshake within ${formatDuration(budget.elapsed())}${said}`, 'timeout');
   }
   if (error instanceof ProtocolError) {
-    return new McpProblem('error', redact(`${where}: the server refused the MCP handshake with JSON-RPC error ${error.code}: ${error.message}`), 'protocol');
+    return new McpProblem('error', redact(`${where}: the server refused the MCP handshake with JSON-RPC error ${error.code}: ${oneLine(redact(readable(error.message)))}`), 'protocol');
   }
-  return new McpProblem('error', redact(`${where}: the MCP handshake failed: ${innermostMessage(error)}`) + said, 'protocol');
+  return new McpProblem('error', redact(`${where}: the MCP handshake failed: ${innermostMessage(error, 200, redact)}`) + said, 'protocol');
 }
 
-function isAlive(pid: number): boolean {
+/** The environment variable that marks the processes of one stdio attempt. */
+const MARKER_VARIABLE = 'ROLLGATE_MCP_SERVER';
+
+interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  /** Start time since boot (Linux): a pid seen again with another start time is another process. */
+  start?: string;
+}
+
+/**
+ * The processes a stdio check started: the server, the client library's probe sibling (started from the same
+ * parameters, so with the same marker), and whatever they start in turn, such as `sh -c` children or the real
+ * server behind `npx`. A killed parent leaves its children running, re-parented to init, out of reach of a
+ * process-tree walk; the marker in their environment still finds them on Linux (/proc). Other POSIX systems walk
+ * the `ps` tree while the parents still run; on Windows only the direct children are known.
+ */
+class ServerProcesses {
+  private readonly id = randomUUID();
+  /** pid -> start time, when known. */
+  private readonly known = new Map<number, string | undefined>();
+
+  /** The variable to add to the server's environment. */
+  get marker(): Record<string, string> {
+    return { [MARKER_VARIABLE]: this.id };
+  }
+
+  add(pid: number): void {
+    if (!this.known.has(pid)) this.known.set(pid, linuxStat(pid)?.start);
+  }
+
+  /** Remembers every process now started by the known ones (their tree, and the marked ones). */
+  async collect(): Promise<void> {
+    const table = await processTable();
+    if (!table) return;
+    const children = new Map<number, ProcessEntry[]>();
+    for (const entry of table) children.set(entry.ppid, [...(children.get(entry.ppid) ?? []), entry]);
+    const queue = table.filter((entry) => this.isKnown(entry));
+    queue.push(...(await this.marked(table)));
+    for (let entry = queue.shift(); entry; entry = queue.shift()) {
+      if (entry.pid === process.pid) continue;
+      if (!this.isKnown(entry)) this.known.set(entry.pid, entry.start);
+      for (const child of children.get(entry.pid) ?? []) if (!this.isKnown(child)) queue.push(child);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL, every process found; waits until each is gone. Twice, for children started meanwhile. */
+  async reap(): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      await this.collect();
+      const running = [...this.known].filter(([pid, start]) => isRunning(pid, start)).map(([pid]) => pid);
+      if (!running.length) return;
+      signalAll(running, 'SIGTERM');
+      if (await waitForExit(running, 1_000)) continue;
+      signalAll(running, 'SIGKILL');
+      await waitForExit(running, 1_000);
+    }
+  }
+
+  private isKnown(entry: ProcessEntry): boolean {
+    if (!this.known.has(entry.pid)) return false;
+    const start = this.known.get(entry.pid);
+    return start === undefined || entry.start === undefined || start === entry.start;
+  }
+
+  /** Processes whose environment carries this attempt's marker (Linux; only our own processes are readable). */
+  private async marked(table: readonly ProcessEntry[]): Promise<ProcessEntry[]> {
+    if (process.platform !== 'linux') return [];
+    const wanted = `${MARKER_VARIABLE}=${this.id}`;
+    const found = await Promise.all(
+      table.map(async (entry) => {
+        const environ = await readFile(`/proc/${entry.pid}/environ`, 'latin1').catch(() => '');
+        return environ.split('\0').includes(wanted) ? entry : undefined;
+      }),
+    );
+    return found.filter((entry): entry is ProcessEntry => entry !== undefined);
+  }
+}
+
+/** pid and parent of every process: /proc on Linux, `ps` on other POSIX systems, undefined where neither works. */
+async function processTable(): Promise<ProcessEntry[] | undefined> {
+  if (process.platform === 'linux') {
+    const names = await readdir('/proc').catch(() => [] as string[]);
+    const entries = await Promise.all(
+      names.filter((name) => /^\d+$/.test(name)).map(async (name) => parseStat(Number(name), await readFile(`/proc/${name}/stat`, 'utf8').catch(() => ''))),
+    );
+    return entries.filter((entry): entry is ProcessEntry & { zombie: boolean } => entry !== undefined && !entry.zombie);
+  }
+  if (process.platform === 'win32') return undefined;
+  const output = await new Promise<string>((resolve) => {
+    execFile('ps', ['-A', '-o', 'pid=,ppid='], { timeout: 2_000 }, (error, stdout) => resolve(error ? '' : stdout));
+  });
+  const entries = output
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter((fields) => fields.length === 2 && fields.every(Number.isInteger))
+    .map(([pid, ppid]) => ({ pid: pid!, ppid: ppid! }));
+  return entries.length ? entries : undefined;
+}
+
+/** Fields of /proc/<pid>/stat; the command name in parentheses may itself hold spaces and parentheses. */
+function parseStat(pid: number, text: string): (ProcessEntry & { zombie: boolean }) | undefined {
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  if (!text || fields.length < 20) return undefined;
+  return { pid, ppid: Number(fields[1]), start: fields[19], zombie: fields[0] === 'Z' || fields[0] === 'X' };
+}
+
+function linuxStat(pid: number): (ProcessEntry & { zombie: boolean }) | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return parseStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running, not a zombie waiting for its parent, and (when known) still the process that had this start time. */
+function isRunning(pid: number, start?: string): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (process.platform !== 'linux') return true;
+  const stat = linuxStat(pid);
+  return stat !== undefined && !stat.zombie && (start === undefined || stat.start === start);
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
   }
 }
 
-async function waitForExit(pid: number, ms: number): Promise<boolean> {
+async function waitForExit(pids: readonly number[], ms: number): Promise<boolean> {
   const until = performance.now() + ms;
-  while (isAlive(pid)) {
+  while (pids.some((pid) => isRunning(pid))) {
     if (performance.now() > until) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return true;
 }
 
-/** SIGTERM, then SIGKILL, for each child still running; waits until each is gone. */
-async function reapProcesses(pids: readonly number[]): Promise<void> {
-  await Promise.all(
-    pids.map(async (pid) => {
-      if (!isAlive(pid)) return;
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        return;
-      }
-      if (await waitForExit(pid, 1_000)) return;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        return;
-      }
-      await waitForExit(pid, 1_000);
-    }),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // shared
+
+/** The debug log of the attempt running in the current async context, for the client library's console output. */
+const sdkConsole = new AsyncLocalStorage<Logger>();
+let consoleUsers = 0;
+let consoleWarn: typeof console.warn | undefined;
+
+function quietWarn(this: Console, ...args: unknown[]): void {
+  const log = sdkConsole.getStore();
+  // The client library prefixes what it prints with [mcp-sdk]; anything else (ours included) prints as usual.
+  if (log && typeof args[0] === 'string' && args[0].startsWith('[mcp-sdk]')) {
+    log.debug(`mcp client: ${oneLine(format(...args), 300)}`);
+    return;
+  }
+  consoleWarn!.apply(this, args);
+}
+
+/**
+ * Runs `work` with the client library's console warnings (e.g. a tool it drops from tools/list) sent to `log.debug`
+ * instead of the console, which in an action or CLI is the user's output. Only warnings raised inside `work`'s
+ * async context are diverted, so concurrent checks each get their own.
+ */
+export async function withSdkConsole<T>(log: Logger, work: () => Promise<T>): Promise<T> {
+  if (consoleUsers++ === 0) {
+    consoleWarn = console.warn;
+    console.warn = quietWarn;
+  }
+  try {
+    return await sdkConsole.run(log, work);
+  } finally {
+    if (--consoleUsers === 0) {
+      // Someone may have replaced console.warn meanwhile (a test spy): leave theirs in place.
+      if (console.warn === quietWarn) console.warn = consoleWarn!;
+      consoleWarn = undefined;
+    }
+  }
+}
 
 async function closeQuietly(client: Client, transport: Transport): Promise<void> {
   await client.close().catch(() => undefined);
@@ -696,7 +1110,7 @@ function networkProblem(error: unknown, where: string): McpProblem | undefined {
       return new McpProblem('error', `${where}: the server closed the connection (${code})`, 'reset');
     default:
       if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-        return new McpProblem('error', `${where}: TLS failed: ${deepestMessage(error)} (${code}); if the server uses a private CA, configure its certificate`, 'tls');
+        return new McpProblem('error', `${where}: TLS failed: ${oneLine(deepestMessage(error))} (${code}); if the server uses a private CA, configure its certificate`, 'tls');
       }
       return undefined;
   }
@@ -711,14 +1125,56 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-export function innermostMessage(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
+/**
+ * The error's message with what its causes add, on one line of at most `max` characters. Schema-validation dumps
+ * (the client library quotes every zod issue, hundreds of lines for one bad answer) become a short phrase.
+ */
+export function innermostMessage(error: unknown, max = 300, redact: (s: string) => string = (s) => s): string {
+  let message = readable(error instanceof Error ? error.message : String(error));
   for (let e: unknown = (error as { cause?: unknown })?.cause, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     // Duck-typed: errors from Node's core (TLS, sockets) may come from another realm than this module's Error.
-    const text = (e as { message?: unknown }).message;
-    if (typeof text === 'string' && text && !message.includes(text)) message = `${message}: ${text}`;
+    const raw = (e as { message?: unknown }).message;
+    const text = typeof raw === 'string' ? readable(raw) : '';
+    if (text && !message.includes(text)) message = `${message}: ${text}`;
   }
-  return message;
+  // Redacted before clipping: a secret cut in half would no longer be recognised.
+  return oneLine(redact(message), max);
+}
+
+/** A JSON list of validation issues, as zod prints them, from its opening bracket to the end of the message. */
+const VALIDATION_DUMP = /\[\s*\{\s*"(?:code|expected|origin|path|message|errors)"[\s\S]*$/;
+
+function readable(message: string): string {
+  const dump = VALIDATION_DUMP.exec(message);
+  if (!dump) return message;
+  const issue = firstIssue(dump[0]);
+  const what = issue ? `does not match the MCP schema (${issue})` : 'does not match the MCP schema';
+  return dump.index === 0 ? `the server sent a message that ${what}` : `${message.slice(0, dump.index)}${what}`;
+}
+
+/** `path: message` of the first validation issue, following union branches down to a concrete complaint. */
+function firstIssue(dump: string): string | undefined {
+  interface Issue {
+    path?: unknown[];
+    message?: string;
+    errors?: Issue[][];
+  }
+  let issues: unknown;
+  try {
+    issues = JSON.parse(dump);
+  } catch {
+    return undefined;
+  }
+  let issue = Array.isArray(issues) ? (issues[0] as Issue | undefined) : undefined;
+  const path: unknown[] = [];
+  for (let depth = 0; issue && depth < 10; depth++) {
+    path.push(...(issue.path ?? []));
+    const nested = issue.errors?.[0]?.[0];
+    if (!nested) break;
+    issue = nested;
+  }
+  if (!issue?.message) return undefined;
+  return `${path.length ? path.join('.') : 'top level'}: ${issue.message}`;
 }
 
 /** The message of the last error along the cause chain: the one closest to what actually happened. */
@@ -731,8 +1187,9 @@ function deepestMessage(error: unknown): string {
   return message;
 }
 
-function oneLine(text: string): string {
-  return clip(text.replace(/\s+/g, ' ').trim(), 200);
+/** Text from a server or library on one line, at most `max` characters. */
+export function oneLine(text: string, max = 200): string {
+  return clip(text.replace(/\s+/g, ' ').trim(), max);
 }
 
 export function clip(text: string, max: number): string {

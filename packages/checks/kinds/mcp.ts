@@ -21,9 +21,11 @@ import {
   clip,
   describeTarget,
   innermostMessage,
+  oneLine,
   openMcpSession,
   redactorFor,
   resolveHeaders,
+  withSdkConsole,
   type McpSession,
 } from './mcp-session.js';
 import { compareTools, describeDrift, hasDrift, readSnapshot, snapshotEntries, writeSnapshot } from './mcp-snapshot.js';
@@ -35,7 +37,9 @@ export function snapshotRecordHint(checkName: string, snapshotPath: string): str
   return `record it from a known-good server with \`rollgate mcp-snapshot --config <file> --check "${checkName}"\` (writes ${snapshotPath}), review it and commit it`;
 }
 
-export const runMcpCheck: CheckExecutor<McpCheckSpec> = async (spec, ctx) => {
+export const runMcpCheck: CheckExecutor<McpCheckSpec> = (spec, ctx) => withSdkConsole(ctx.log, () => runAttempt(spec, ctx));
+
+async function runAttempt(spec: McpCheckSpec, ctx: AttemptContext): Promise<AttemptResult> {
   const redact = redactorFor(resolveHeaders(spec).secretValues);
   const target = describeTarget(spec, redact);
   if (ctx.signal.aborted) {
@@ -52,18 +56,22 @@ export const runMcpCheck: CheckExecutor<McpCheckSpec> = async (spec, ctx) => {
     await session?.close();
     budget.dispose();
   }
-};
+}
 
 /**
  * Connects with the check's settings, lists the tools and writes them as a snapshot file (default: the check's
  * `expect.toolSnapshot`, relative to `ctx.baseDir`). Throws an Error with a user-facing message when the server
  * cannot be reached or the check names no snapshot path.
  */
-export async function recordToolSnapshot(
+export function recordToolSnapshot(
   spec: McpCheckSpec,
   ctx: AttemptContext,
   path: string | undefined = spec.expect?.toolSnapshot,
 ): Promise<{ path: string; tools: string[] }> {
+  return withSdkConsole(ctx.log, () => recordSnapshot(spec, ctx, path));
+}
+
+async function recordSnapshot(spec: McpCheckSpec, ctx: AttemptContext, path: string | undefined): Promise<{ path: string; tools: string[] }> {
   if (!path) throw new Error(`check "${spec.name}" has no expect.toolSnapshot path; set one (e.g. mcp-tools.snapshot.json) or pass a path`);
   const file = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
   const redact = redactorFor(resolveHeaders(spec).secretValues);
@@ -114,7 +122,7 @@ async function inspect(spec: McpCheckSpec, ctx: AttemptContext, session: McpSess
     measurements.rtt_ms = round(performance.now() - rttStart);
   } catch (error) {
     if (!isAnswer(error)) throw error;
-    notes.push(`round trip not measured: the server answered ${era === 'modern' ? 'server/discover' : 'ping'} with an error (${redact(innermostMessage(error))})`);
+    notes.push(`round trip not measured: the server answered ${era === 'modern' ? 'server/discover' : 'ping'} with an error (${innermostMessage(error, 300, redact)})`);
   }
 
   budget.phase = 'listing tools';
@@ -165,7 +173,7 @@ async function inspect(spec: McpCheckSpec, ctx: AttemptContext, session: McpSess
       result = await budget.race(client.callTool({ name: call.tool, arguments: call.arguments ?? {} }, requestOptions()));
     } catch (error) {
       if (!isAnswer(error)) throw error;
-      refusal = redact(innermostMessage(error));
+      refusal = innermostMessage(error, 300, redact);
     }
     measurements.tool_call_ms = round(performance.now() - callStart);
     const callAssertions = toolCallAssertions(call.tool, call.expect ?? [], result, refusal, tools);
@@ -219,7 +227,7 @@ async function list<T>(advertised: boolean, fetch: () => Promise<T[]>, redact: (
     return { items: await fetch() };
   } catch (error) {
     if (!isAnswer(error)) throw error;
-    return { items: [], error: redact(innermostMessage(error)) };
+    return { items: [], error: innermostMessage(error, 300, redact) };
   }
 }
 
@@ -296,8 +304,8 @@ function toolCallAssertions(tool: string, conditions: readonly string[], result:
   }
   const text = resultText(result);
   const call: Assertion = result.isError
-    ? { expectation: `tool "${tool}" succeeds`, passed: false, observed: 'isError: true', message: `tool "${tool}" returned isError: true${text ? `: ${clip(text, 300)}` : ''}` }
-    : { expectation: `tool "${tool}" succeeds`, passed: true, observed: text ? clip(text, 200) : 'no text content' };
+    ? { expectation: `tool "${tool}" succeeds`, passed: false, observed: 'isError: true', message: `tool "${tool}" returned isError: true${text ? `: ${oneLine(text, 300)}` : ''}` }
+    : { expectation: `tool "${tool}" succeeds`, passed: true, observed: text ? oneLine(text) : 'no text content' };
   const judged = checkConditions(conditions, result).map((a) =>
     a.passed || !a.message ? a : { ...a, message: `tool "${tool}" result: ${a.message}` },
   );
@@ -338,9 +346,10 @@ function problemResult(error: unknown, target: string, budget: AttemptBudget, se
   } else if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
     problem = new McpProblem('error', `${where}: the connection closed while ${budget.phase}`, 'reset');
   } else {
-    problem = new McpProblem('error', `${where}: failed while ${budget.phase}: ${innermostMessage(error)}`, 'protocol');
+    problem = new McpProblem('error', `${where}: failed while ${budget.phase}: ${innermostMessage(error, 200, redact)}`, 'protocol');
   }
-  const message = redact(problem.message);
+  // One line and bounded, whatever went into it: this is what logs, summaries and annotations show.
+  const message = oneLine(redact(problem.message), 500);
   const assertions: Assertion[] =
     problem.outcome === 'fail' ? [{ expectation: 'completes the MCP handshake', passed: false, message, ...(problem.status ? { observed: `HTTP ${problem.status}` } : {}) }] : [];
   return {
