@@ -236,11 +236,52 @@ export const RunSettings = z.strictObject({
   ca: z.string().optional().describe('PEM file (relative to this config) of extra CA certificates that every check trusts besides the public roots'),
 });
 
+const DeployCommon = {
+  readiness: z
+    .strictObject({
+      checks: z.array(z.string()).optional().describe("Names of this environment's checks that must pass (default: all required ones)"),
+      timeout: Duration.optional().describe('How long the new version may take to become ready (default 5m)'),
+      interval: Duration.optional().describe('Pause between readiness rounds (default 5s)'),
+    })
+    .optional(),
+  requiredSecrets: z.array(z.string()).optional().describe('Secrets that must be present before deploying (names)'),
+  production: z.boolean().optional().describe('GitHub production_environment (default: true when the environment is named production)'),
+  transient: z.boolean().optional().describe('GitHub transient_environment, e.g. per-PR previews (default false)'),
+  concurrency: z.enum(['refuse', 'queue']).optional().describe('When another deployment of this environment is in progress: refuse (default) or queue behind it'),
+  queueTimeout: Duration.optional().describe('With concurrency: queue, how long to wait for the other deployment (default 15m)'),
+  timeout: Duration.optional().describe('Time limit for the provider (default 30m)'),
+};
+
+export const CommandDeploy = z.strictObject({
+  ...DeployCommon,
+  provider: z.literal('command'),
+  command: z.string().min(1).describe('Run with bash; ROLLGATE_VERSION, ROLLGATE_ENVIRONMENT, ROLLGATE_URL, ROLLGATE_PHASE are in its environment'),
+  env: z.record(z.string(), z.string()).optional().describe('Extra environment variables for the command'),
+});
+
+export const HttpDeploy = z.strictObject({
+  ...DeployCommon,
+  provider: z.literal('http'),
+  url: z.string().min(1).describe('Deploy hook: receives a JSON POST {version, environment, ref, url, phase, runUrl}'),
+  headers: Headers.optional(),
+  secret: z.string().optional().describe('HMAC-SHA256 key; the signature goes in X-Rollgate-Signature-256: sha256=<hex>'),
+  statusUrl: z.string().optional().describe('Polled until it answers {"status": "success"|"failure"|"in_progress"}; {id} is replaced by the hook response id'),
+  pollInterval: Duration.optional().describe('Default 5s'),
+});
+
+export const NoneDeploy = z.strictObject({
+  ...DeployCommon,
+  provider: z.literal('none').describe('The deployment happens elsewhere: record and verify only'),
+});
+
+export const Deploy = z.discriminatedUnion('provider', [CommandDeploy, HttpDeploy, NoneDeploy]);
+
 export const Environment = z.strictObject({
   url: z.string().optional().describe('Base URL; relative check URLs resolve against it'),
   settings: RunSettings.optional(),
   checks: z.array(Check).optional().describe('Checks for this environment only (added to the shared ones)'),
   skipChecks: z.array(z.string()).optional().describe('Names of shared checks not run here'),
+  deploy: Deploy.optional().describe('How a version reaches this environment, and how readiness is judged'),
 });
 
 export const RollgateConfig = z
@@ -269,3 +310,6 @@ export type RetriesSpec = z.output<typeof Retries>;
 export type RunSettingsSpec = z.output<typeof RunSettings>;
 export type StatusExpectationSpec = z.output<typeof StatusExpectation>;
 export type HeadersSpec = z.output<typeof Headers>;
+export type DeploySpec = z.output<typeof Deploy>;
+export type CommandDeploySpec = z.output<typeof CommandDeploy>;
+export type HttpDeploySpec = z.output<typeof HttpDeploy>;
