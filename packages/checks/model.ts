@@ -73,6 +73,12 @@ export interface Logger {
   warning(message: string): void;
 }
 
+/** Why an attempt's signal fired, in words: the runner aborts with Error('deadline') or Error('the run was cancelled'). */
+export function stopReason(signal: AbortSignal): string {
+  const reason = signal.reason as unknown;
+  return reason instanceof Error && reason.message && reason.message !== 'deadline' ? reason.message : 'the run deadline passed';
+}
+
 /** Time enters through this so tests control it. */
 export interface Clock {
   now(): number;

@@ -175,6 +175,9 @@ async function mcpSnapshotCommand(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`rollgate: ${secrets.redact(result.message)}\n`);
     return result.usage ? EXIT.usage : EXIT.failed;
   }
-  io.stdout.write(`wrote ${result.path}: ${result.tools.length} tool(s): ${result.tools.join(', ')}\nReview it and commit it; the check now fails when a tool is added, removed or changes its input schema.\n`);
+  const next = v.out
+    ? 'Review it; point the check\'s expect.toolSnapshot at it to fail the check when a tool is added, removed or changes its input schema.'
+    : 'Review it and commit it; the check now fails when a tool is added, removed or changes its input schema.';
+  io.stdout.write(`wrote ${result.path}: ${result.tools.length} tool(s): ${result.tools.join(', ')}\n${next}\n`);
   return EXIT.ok;
 }

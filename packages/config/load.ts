@@ -332,6 +332,10 @@ const MAX_VALUES = 100_000;
 class TooLarge extends Error {}
 
 /** `env:NAME`, `env:NAME:-fallback` (used when NAME is unset or empty), `secret:NAME`. */
+/** Keys whose values are URLs, and the point in a URL after which a reference is a path or query component. */
+const URL_KEYS: ReadonlySet<string> = new Set(['url', 'statusUrl']);
+const URL_COMPONENT_POSITION = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?[/?#]/i;
+
 const REFERENCE = /^(env|secret):([A-Za-z_][A-Za-z0-9_.-]*)(?::-(.*))?$/s;
 
 function resolveReferences(tree: unknown, opts: LoadOptions, plainScalars: ReadonlySet<string>): ResolvedReferences {
@@ -339,6 +343,9 @@ function resolveReferences(tree: unknown, opts: LoadOptions, plainScalars: Reado
 
   const resolveString = (text: string, path: KeyPath): unknown => {
     if (!text.includes('${')) return text;
+    // In the path or query of a URL a value is one component: `?k=${secret:T}` must send T, even when T holds & # / +.
+    const urlKey = URL_KEYS.has(String(path.at(-1)));
+    const component = (value: string, sofar: string) => (urlKey && URL_COMPONENT_POSITION.test(sofar) ? encodeURIComponent(value) : value);
     let out = '';
     let secret = false;
     let failed = false;
@@ -391,7 +398,7 @@ function resolveReferences(tree: unknown, opts: LoadOptions, plainScalars: Reado
           result.problems.push({ path, message: `environment variable ${name} is not set; set it or remove the reference` });
           failed = true;
         } else {
-          out += value;
+          out += component(value, out);
         }
       } else {
         const value = opts.secretValues?.[name] ?? opts.env[name];
@@ -405,7 +412,7 @@ function resolveReferences(tree: unknown, opts: LoadOptions, plainScalars: Reado
           opts.secrets.add(value);
           result.secretValues.add(value);
           secret = true;
-          out += value;
+          out += component(value, out);
         }
       }
     }

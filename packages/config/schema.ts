@@ -232,7 +232,7 @@ export const RunSettings = z.strictObject({
       halfOpenAfter: Duration.optional().describe('Default 30s'),
     })
     .optional(),
-  logLevel: z.enum(['debug', 'info', 'warning']).optional().describe('debug: every request and detail in the normal log (staging); info (default): every attempt; warning: failures only'),
+  logLevel: z.enum(['debug', 'info', 'warning']).optional().describe('debug: every request and detail in the normal log (staging); info (default): every attempt; warning: only checks that end failed (retried attempts are hidden)'),
   ca: z.string().optional().describe('PEM file (relative to this config) of extra CA certificates that every check trusts besides the public roots'),
 });
 

@@ -31,7 +31,10 @@ export class Secrets {
     return this.values.has(value);
   }
 
-  /** Replaces every known secret (longest first, so a secret containing another is masked whole). */
+  /**
+   * Replaces every known secret (longest first, so a secret containing another is masked whole), then the pieces of a
+   * secret that an excerpt cut in two: the start of one just before an ellipsis, the end of one just after it.
+   */
   redact(text: string): string {
     if (!text || this.values.size === 0) return redactUrlCredentials(text);
     let out = text;
@@ -39,6 +42,7 @@ export class Secrets {
     for (const value of sorted) {
       if (out.includes(value)) out = out.split(value).join(MASK);
     }
+    if (out.includes(ELLIPSIS)) out = maskCutPieces(out, sorted);
     return redactUrlCredentials(out);
   }
 }
@@ -64,6 +68,35 @@ function encodedForms(value: string): string[] {
     forms.add(JSON.stringify(escaped).slice(1, -1));
   }
   return [...forms].filter((form) => form.length >= 3);
+}
+
+const ELLIPSIS = '…';
+
+/** Pieces of at least 3 characters of a secret that touch an ellipsis (where clipped excerpts were cut). */
+function maskCutPieces(text: string, secrets: readonly string[]): string {
+  let out = '';
+  let rest = text;
+  for (let at = rest.indexOf(ELLIPSIS); at >= 0; at = rest.indexOf(ELLIPSIS)) {
+    let before = rest.slice(0, at);
+    let after = rest.slice(at + ELLIPSIS.length);
+    for (const secret of secrets) {
+      for (let k = Math.min(secret.length - 1, before.length); k >= 3; k--) {
+        if (before.endsWith(secret.slice(0, k))) {
+          before = before.slice(0, -k) + MASK;
+          break;
+        }
+      }
+      for (let k = Math.min(secret.length - 1, after.length); k >= 3; k--) {
+        if (after.startsWith(secret.slice(-k))) {
+          after = MASK + after.slice(k);
+          break;
+        }
+      }
+    }
+    out += before + ELLIPSIS;
+    rest = after;
+  }
+  return out + rest;
 }
 
 /** Removes user:password@ from any URL in the text. */

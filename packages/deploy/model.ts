@@ -67,6 +67,10 @@ export interface DeployContext {
   url?: string;
   /** The rollout phase, when deploying as part of one. */
   phase?: string;
+  /** The ref the deployment record points at (a SHA on GitHub); sent to http deploy hooks. */
+  ref?: string;
+  /** Link to the run doing the deployment; sent to http deploy hooks. */
+  runUrl?: string;
   log: Logger;
   signal: AbortSignal;
   secrets: Secrets;

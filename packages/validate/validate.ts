@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { planChecks, type ValidationPlan } from '../config/plan.js';
 import { configFromInputs, type ZeroConfigInputs as ZeroConfigFields } from '../config/zero-config.js';
 import type { ConfigProblem } from '../config/errors.js';
+import type { DeploySpec } from '../config/schema.js';
 import type { Secrets } from '../config/secrets.js';
 import { runChecks } from '../checks/runner.js';
 import { closeHttpAgents } from '../checks/http-client.js';
@@ -40,6 +41,8 @@ export interface PreparedValidation {
   baseDir: string;
   /** Extra CA certificates (PEM) from settings.ca. */
   ca?: string;
+  /** The environment's deploy section, when it has one. */
+  deploy?: DeploySpec;
 }
 
 export type PrepareResult = { ok: true; prepared: PreparedValidation } | { ok: false; problems: ConfigProblem[] };
@@ -53,7 +56,7 @@ function registerInlineSecrets(plan: ValidationPlan, secrets: Secrets): void {
   for (const check of plan.checks) {
     if (check.type === 'auth') secrets.add(check.token);
     const urls = ['url' in check ? check.url : undefined, ...(check.type === 'circuit-breaker' ? [check.faultOn.url, check.faultOff.url] : [])];
-    for (const url of urls) secrets.add(urlPassword(url));
+    for (const url of urls) for (const value of urlCredentials(url)) secrets.add(value);
     const headerSets = [
       'headers' in check ? check.headers : undefined,
       check.type === 'circuit-breaker' ? check.faultOn.headers : undefined,
@@ -80,13 +83,16 @@ function pemProblem(path: string): string | undefined {
   return text.includes('-----BEGIN CERTIFICATE-----') ? undefined : `${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`;
 }
 
-function urlPassword(url: string | undefined): string | undefined {
-  if (!url?.includes('@')) return undefined;
+/** The password of a URL, and `user:password` (whose base64 is what a basic-auth header carries). */
+function urlCredentials(url: string | undefined): string[] {
+  if (!url?.includes('@')) return [];
   try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
+    const parsed = new URL(url);
+    if (!parsed.password) return [];
+    const password = decodeURIComponent(parsed.password);
+    return [password, `${decodeURIComponent(parsed.username)}:${password}`];
   } catch {
-    return undefined;
+    return [];
   }
 }
 
@@ -162,7 +168,11 @@ function prepareUnregistered(req: ValidateRequest): PrepareResult {
     fileProblems.push({ file, ...loaded.source.locate(at, 'value'), path: at.join('.'), message: problem });
   }
   if (fileProblems.length > 0) return { ok: false, problems: fileProblems };
-  return { ok: true, prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir, ...(ca ? { ca } : {}) } };
+  const deploy = loaded.config.environments[environment]?.deploy;
+  return {
+    ok: true,
+    prepared: { plan: planned.plan, service: loaded.config.service, source: file, baseDir, ...(ca ? { ca } : {}), ...(deploy ? { deploy } : {}) },
+  };
 }
 
 export interface ExecuteOptions {

@@ -228,15 +228,23 @@ describe('load check', () => {
     expect(result.measurements.errors).toBe(0);
   });
 
+  it('says the run was cancelled, not that a deadline passed, when it was cancelled', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('the run was cancelled')), 200);
+    const result = await runLoadCheck(spec(slow.url, { rate: 50, duration: 10_000 }), context(controller.signal));
+    expect(result.message).toMatch(/because the run was cancelled/);
+    expect(result.message).not.toContain('deadline');
+  });
+
   it('stops promptly when its signal is aborted and reports what it measured', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 200);
+    setTimeout(() => controller.abort(new Error('deadline')), 200);
     const started = Date.now();
     const result = await runLoadCheck(spec(slow.url, { rate: 50, duration: 10_000 }), context(controller.signal));
     expect(Date.now() - started).toBeLessThan(1000);
     expect(result.outcome).toBe('error');
     expect(result.errorKind).toBe('deadline');
-    expect(result.message).toMatch(/stopped by deadline after \d+ ms of 10 s/);
+    expect(result.message).toMatch(/stopped after \d+ ms of 10 s because the run deadline passed/);
     expect(result.measurements.requests).toBeGreaterThan(3);
   });
 

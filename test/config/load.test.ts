@@ -332,6 +332,23 @@ describe('references to environment variables and secrets', () => {
     expect(at('environments.s.checks.0.expect.body.1')).toMatchObject(positionOf(text, '"this is not'));
   });
 
+  it('encodes a reference that stands in the path or query of a URL, and leaves a whole-URL reference as it is', () => {
+    const text = yaml(
+      'version: 1',
+      'environments:',
+      '  e:',
+      '    url: ${env:BASE}',
+      '    checks:',
+      '      - { name: q, type: http, url: "/x/${env:SEG}/y?k=${secret:TOK}&z=1" }',
+    );
+    const { result } = load(text, { env: { BASE: 'http://127.0.0.1:9/api', SEG: 'a/../b', TOK: 'ab#c&z=2+d' } });
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    expect(result.config.environments.e!.url).toBe('http://127.0.0.1:9/api');
+    const url = (result.config.environments.e!.checks![0] as { url: string }).url;
+    expect(url).toBe(`/x/${encodeURIComponent('a/../b')}/y?k=${encodeURIComponent('ab#c&z=2+d')}&z=1`);
+    expect(new URL(url, 'http://h').searchParams.get('k')).toBe('ab#c&z=2+d');
+  });
+
   it('reports an unknown kind of reference with the escape to use instead', () => {
     const bad = yaml('version: 1', 'service: ${vars:NAME}', 'environments: { prod: {} }');
     const [problem] = problemsOf(load(bad).result);

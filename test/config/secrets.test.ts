@@ -78,3 +78,18 @@ describe('secrets in every encoding', () => {
     expect(masked).not.toContain('S3CR3T');
   });
 });
+
+describe('secrets cut by an excerpt', () => {
+  it('masks the start of a secret left before an ellipsis and the end of one after it', () => {
+    const secrets = new Secrets();
+    secrets.add('plainSecretValue123');
+    expect(secrets.redact('body starts {"a":"plainSec…')).toBe('body starts {"a":"***…');
+    expect(secrets.redact('near `…etValue123"}`')).toBe('near `…***"}`');
+  });
+
+  it('leaves ordinary text around an ellipsis alone', () => {
+    const secrets = new Secrets();
+    secrets.add('plainSecretValue123');
+    expect(secrets.redact('waiting… done')).toBe('waiting… done');
+  });
+});

@@ -12,6 +12,9 @@ import { publishValidation } from '../../../packages/validate/publish.js';
 
 export async function run(): Promise<void> {
   const host = actionsHost(secrets);
+  // A cancelled job gets SIGINT, then SIGTERM: stop the checks, and still publish what was seen.
+  const cancel = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => cancel.abort(new Error('the run was cancelled')));
   try {
     const secretInput = parseSecretInput(core.getInput('secrets'), secrets);
     if (!secretInput.ok) return core.setFailed(secretInput.message);
@@ -38,7 +41,7 @@ export async function run(): Promise<void> {
       core.setOutput('passed', 'false');
       return core.setFailed(`configuration has ${prepared.problems.length} problem(s); see the errors above`);
     }
-    const report = await executeValidation(prepared.prepared, { log: host, secrets });
+    const report = await executeValidation(prepared.prepared, { log: host, secrets, signal: cancel.signal });
     const reportDir = core.getInput('report-dir') || join(process.env.RUNNER_TEMP || tmpdir(), 'rollgate');
     const written = await writeJsonReport(report, reportDir, secrets);
     if (!written.ok) host.warning(written.message);

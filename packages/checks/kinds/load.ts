@@ -34,7 +34,7 @@ function newHistogram(): Histogram {
 }
 import type { LoadCheckSpec, StatusExpectationSpec } from '../../config/schema.js';
 import { formatDuration } from '../../config/duration.js';
-import type { Assertion, AttemptContext, AttemptResult, CheckExecutor, ErrorKind, ResolvedTimeouts } from '../model.js';
+import { stopReason, type Assertion, type AttemptContext, type AttemptResult, type CheckExecutor, type ErrorKind, type ResolvedTimeouts } from '../model.js';
 import { safeOrigin, withUrlCredentials } from '../http-client.js';
 import { describeStatusExpectation, statusMatches } from '../status.js';
 
@@ -256,6 +256,8 @@ class LoadRun {
   lastDoneAt = 0;
   /** Set when the deadline stopped the run before its duration. */
   stoppedEarly = false;
+  /** Why it was stopped: the run deadline, or the run was cancelled. */
+  stoppedBecause = 'the run deadline passed';
   readonly shots: Shot[];
   private phase: Phase = 'sending';
   private readonly idle: Shot[] = [];
@@ -285,7 +287,10 @@ class LoadRun {
   }
 
   async execute(ctx: AttemptContext): Promise<void> {
-    const onAbort = () => this.cancel();
+    const onAbort = () => {
+      this.stoppedBecause = stopReason(ctx.signal);
+      this.cancel();
+    };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const finished = new Promise<void>((resolve) => (this.wake = resolve));
     this.startedAt = performance.now();
@@ -712,7 +717,7 @@ function judge(spec: LoadCheckSpec, plan: LoadPlan, run: LoadRun): AttemptResult
       ...base,
       outcome: 'error',
       errorKind: 'deadline',
-      message: `${plan.target}: stopped by deadline after ${formatDuration(windowMs)} of ${formatDuration(plan.durationMs)}; measured so far: ${summary}`,
+      message: `${plan.target}: stopped after ${formatDuration(windowMs)} of ${formatDuration(plan.durationMs)} because ${run.stoppedBecause}; measured so far: ${summary}`,
     };
   }
   if (!hasSamples) {

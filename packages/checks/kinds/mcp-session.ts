@@ -960,7 +960,7 @@ function networkProblem(error: unknown, where: string): McpProblem | undefined {
       return new McpProblem('error', `${where}: the server closed the connection (${code})`, 'reset');
     default:
       if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-        return new McpProblem('error', `${where}: TLS failed: ${oneLine(deepestMessage(error))} (${code}); if the server uses a private CA, configure its certificate`, 'tls');
+        return new McpProblem('error', `${where}: TLS failed: ${oneLine(deepestMessage(error))} (${code}); if the server uses a private or self-signed CA, add its certificate (PEM) with settings.ca in rollgate.yml or NODE_EXTRA_CA_CERTS`, 'tls');
       }
       return undefined;
   }

@@ -82,6 +82,7 @@ async function recordSnapshot(spec: McpCheckSpec, ctx: AttemptContext, path: str
     budget.phase = 'listing tools';
     const { tools } = await budget.race(session.client.listTools(undefined, { timeout: budget.requestTimeout(), signal: budget.signal }));
     const entries = snapshotEntries(tools);
+    budget.phase = `writing ${file}`;
     await writeSnapshot(file, entries);
     return { path: file, tools: entries.map((t) => t.name) };
   } catch (error) {
