@@ -9,6 +9,10 @@ import { formatProblem, type ConfigProblem } from '../config/errors.js';
 import { cliHost } from '../host/cli-host.js';
 import { executeValidation, prepareValidation, writeJsonReport } from '../validate/validate.js';
 import { recordSnapshotForCheck } from '../validate/mcp-snapshot.js';
+import { resolve as resolvePath } from 'node:path';
+import { runDeploy } from '../deploy/deploy.js';
+import { providerFor } from '../deploy/providers/index.js';
+import { LocalDeploymentStore } from '../deploy/local-store.js';
 import { renderMarkdown, renderText } from '../report/render.js';
 import { ROLLGATE_VERSION } from '../version.js';
 
@@ -29,6 +33,8 @@ Usage:
   rollgate validate --url URL [--url URL ...] [--mcp-url URL] [--expected-status 2xx] [--max-latency-ms N] [--attempts N] [--retry-delay 1s]
   rollgate mcp-snapshot --config FILE [--environment NAME] --check NAME [--out FILE]
                              record the tools (names and input schemas) of a known-good MCP server for drift checks
+  rollgate deploy --config FILE --environment NAME --version V [--ref SHA] [--dry-run] [--state-dir DIR]
+                             ship V with the environment's deploy provider, record it, wait until ready
   rollgate schema            print the JSON Schema of rollgate.yml
   rollgate version | help
 
@@ -92,8 +98,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return validateCommand(rest, io);
     case 'mcp-snapshot':
       return mcpSnapshotCommand(rest, io);
+    case 'deploy':
+      return deployCommand(rest, io);
     default:
-      return usageError(io, `unknown command "${command}" (expected validate, mcp-snapshot, schema, version or help)`);
+      return usageError(io, `unknown command "${command}" (expected validate, deploy, mcp-snapshot, schema, version or help)`);
   }
 }
 
@@ -180,4 +188,51 @@ async function mcpSnapshotCommand(args: string[], io: CliIo): Promise<number> {
     : 'Review it and commit it; the check now fails when a tool is added, removed or changes its input schema.';
   io.stdout.write(`wrote ${result.path}: ${result.tools.length} tool(s): ${result.tools.join(', ')}\n${next}\n`);
   return EXIT.ok;
+}
+
+const DEPLOY_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  environment: { type: 'string', short: 'e' },
+  version: { type: 'string' },
+  ref: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} satisfies ParseArgsConfig['options'];
+
+async function deployCommand(args: string[], io: CliIo): Promise<number> {
+  const v = parseFlags(args, DEPLOY_OPTIONS, io);
+  if (!v) return EXIT.usage;
+  if (!v.environment) return usageError(io, 'deploy needs --environment NAME');
+  if (!v.version) return usageError(io, 'deploy needs --version V (a commit SHA or an image tag)');
+  const host = cliHost(secrets, { verbose: v.verbose ?? false, stderr: io.stderr });
+  const prepared = prepareValidation({
+    ...(v.config ? { configPath: v.config } : {}),
+    environment: v.environment,
+    zeroConfig: { urls: [], mcpUrls: [] },
+    cwd: io.cwd,
+    env: io.env,
+    secretValues: {},
+    secrets,
+  });
+  if (!prepared.ok) return reportProblems(io, prepared.problems);
+  const { plan, deploy, baseDir, ca } = prepared.prepared;
+  const store = new LocalDeploymentStore(resolvePath(io.cwd, v['state-dir'] ?? '.rollgate'));
+  const outcome = await runDeploy(
+    {
+      plan,
+      deploy,
+      version: v.version,
+      ref: v.ref ?? v.version,
+      dryRun: v['dry-run'] ?? false,
+      baseDir,
+      hasSecret: (name) => Boolean(io.env[name]),
+    },
+    { store, provider: providerFor(deploy), log: host, secrets, ...(io.signal ? { signal: io.signal } : {}), ...(ca ? { ca } : {}) },
+  );
+  for (const p of outcome.preflight) io.stderr.write(`${p.passed ? 'ok  ' : 'FAIL'} ${p.name}: ${secrets.redact(p.message)}\n`);
+  io.stdout.write(`${secrets.redact(`${outcome.status.toUpperCase()}: ${outcome.message}`)}\n`);
+  if (outcome.deploymentId) io.stdout.write(`deployment ${outcome.deploymentId} in ${store.description}\n`);
+  if (outcome.previousVersion) io.stdout.write(`previous version: ${outcome.previousVersion}\n`);
+  return outcome.status === 'success' || outcome.status === 'dry-run' ? EXIT.ok : EXIT.failed;
 }
