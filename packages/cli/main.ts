@@ -230,7 +230,7 @@ async function deployCommand(args: string[], io: CliIo): Promise<number> {
     },
     { store, provider: providerFor(deploy), log: host, secrets, ...(io.signal ? { signal: io.signal } : {}), ...(ca ? { ca } : {}) },
   );
-  for (const p of outcome.preflight) io.stderr.write(`${p.passed ? 'ok  ' : 'FAIL'} ${p.name}: ${secrets.redact(p.message)}\n`);
+  for (const p of outcome.preflight) io.stderr.write(`${!p.passed ? 'FAIL' : p.warning ? 'WARN' : 'ok  '} ${p.name}: ${secrets.redact(p.message)}\n`);
   io.stdout.write(`${secrets.redact(`${outcome.status.toUpperCase()}: ${outcome.message}`)}\n`);
   if (outcome.deploymentId) io.stdout.write(`deployment ${outcome.deploymentId} in ${store.description}\n`);
   if (outcome.previousVersion) io.stdout.write(`previous version: ${outcome.previousVersion}\n`);

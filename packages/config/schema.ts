@@ -250,6 +250,10 @@ const DeployCommon = {
   concurrency: z.enum(['refuse', 'queue']).optional().describe('When another deployment of this environment is in progress: refuse (default) or queue behind it'),
   queueTimeout: Duration.optional().describe('With concurrency: queue, how long to wait for the other deployment (default 15m)'),
   timeout: Duration.optional().describe('Time limit for the provider (default 30m)'),
+  reachable: z
+    .enum(['require', 'warn', 'skip'])
+    .optional()
+    .describe('Pre-deployment check that the environment url answers at all: require (refuse when not), warn (default) or skip'),
 };
 
 export const CommandDeploy = z.strictObject({

@@ -11,6 +11,7 @@ import type { ValidationPlan } from '../config/plan.js';
 import type { Secrets } from '../config/secrets.js';
 import { formatDuration } from '../config/duration.js';
 import { runChecks } from '../checks/runner.js';
+import { httpRequest, safeOrigin, TransportError } from '../checks/http-client.js';
 import { systemClock, type CheckResult, type Clock, type Logger } from '../checks/model.js';
 import type { DeployProvider, DeploymentStatus, DeploymentStore, DeploymentSummary } from './model.js';
 
@@ -57,6 +58,8 @@ export interface DeployOutcome {
 export interface PreflightResult {
   name: string;
   passed: boolean;
+  /** Passed only because the config says to go on anyway (deploy.reachable: warn). */
+  warning?: boolean;
   message: string;
 }
 
@@ -78,6 +81,15 @@ export async function runDeploy(request: DeployRequest, deps: DeployDeps): Promi
     message: missing.length === 0 ? `${spec?.requiredSecrets?.length ?? 0} required secret(s) present` : `missing secret(s): ${missing.join(', ')} (add them to the repository or the ${environment} environment, and pass them to the step)`,
   });
   if (missing.length > 0) return refused(preflight);
+
+  const reach = spec?.reachable ?? 'warn';
+  if (reach !== 'skip' && request.plan.baseUrl) {
+    const answer = await probe(request.plan.baseUrl, deps);
+    const passed = answer.ok || reach === 'warn';
+    preflight.push({ name: 'target reachable', passed, ...(answer.ok ? {} : { warning: true }), message: answer.ok ? answer.message : `${answer.message}${reach === 'warn' ? ' (deploy.reachable: warn, so deploying anyway)' : ''}` });
+    if (!answer.ok) log.warning(`target not reachable: ${answer.message}`);
+    if (!passed) return refused(preflight);
+  }
 
   const recent = await store.list(environment, LIST_LIMIT);
   const ours = request.existingDeploymentId
@@ -168,6 +180,23 @@ export async function runDeploy(request: DeployRequest, deps: DeployDeps): Promi
   const readiness = await waitUntilReady(request, deps, clock);
   if (!readiness.ready) return finish('failure', readiness.message, readiness.results);
   return finish('success', reconcile ? `already deployed by this run; ready again: ${readiness.message}` : `deployed ${request.version}; ${readiness.message}`, readiness.results);
+}
+
+/** Any HTTP answer at all counts: a 404 or 503 still proves the target is there; only transport failures do not. */
+async function probe(url: string, deps: DeployDeps): Promise<{ ok: boolean; message: string }> {
+  try {
+    const res = await httpRequest({
+      url,
+      method: 'GET',
+      timeouts: { connect: 5_000, firstByte: 10_000, total: 10_000 },
+      maxBodyBytes: 1024,
+      ...(deps.ca ? { ca: deps.ca } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    return { ok: true, message: `${safeOrigin(url)} answered ${res.status}` };
+  } catch (error) {
+    return { ok: false, message: error instanceof TransportError ? error.message : String(error) };
+  }
 }
 
 function refused(preflight: PreflightResult[], previousVersion?: string): DeployOutcome {

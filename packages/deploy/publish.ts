@@ -16,7 +16,7 @@ export async function publishDeploy(outcome: DeployOutcome, environment: string,
     '',
     '| Pre-deployment check | Result |',
     '|---|---|',
-    ...outcome.preflight.map((p) => `| ${inert(p.name)} | ${p.passed ? '✅' : '❌'} ${inert(p.message)} |`),
+    ...outcome.preflight.map((p) => `| ${inert(p.name)} | ${!p.passed ? '❌' : p.warning ? '⚠️' : '✅'} ${inert(p.message)} |`),
   ];
   if (outcome.previousVersion) lines.push('', `Previous stable version: \`${inert(outcome.previousVersion)}\``);
   if (outcome.deploymentId) lines.push('', `Deployment record: ${inert(outcome.deploymentId)}`);

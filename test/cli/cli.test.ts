@@ -213,3 +213,32 @@ describe('interruptions and unwritable places', () => {
     expect(out).toMatch(/exit=0/);
   });
 });
+
+describe('rollgate deploy (local state)', () => {
+  it('deploys with the command provider, keeps history in the state folder and reports the previous version', async () => {
+    const file = join(dir, 'deploy.yml');
+    writeFileSync(
+      file,
+      `version: 1\nenvironments:\n  staging:\n    url: ${server.url}\n    checks: [{ name: h, type: http, url: /health }]\n    deploy: { provider: command, command: 'echo "shipping $ROLLGATE_VERSION"' }\n`,
+    );
+    const state = join(dir, 'state');
+    const first = await runCli(['deploy', '--config', file, '--environment', 'staging', '--version', '1.0.0', '--state-dir', state]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain('shipping 1.0.0');
+    expect(first.stdout).toContain('SUCCESS');
+    const second = await runCli(['deploy', '--config', file, '--environment', 'staging', '--version', '1.1.0', '--state-dir', state]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('previous version: 1.0.0');
+    const dry = await runCli(['deploy', '--config', file, '--environment', 'staging', '--version', '1.2.0', '--state-dir', state, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would deploy 1.2.0');
+    const records = JSON.parse(readFileSync(join(state, 'deployments.json'), 'utf8')) as unknown;
+    expect(JSON.stringify(records)).not.toContain('1.2.0');
+  });
+
+  it('exits 2 without --version', async () => {
+    const run = await runCli(['deploy', '--environment', 'staging']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--version');
+  });
+});

@@ -153,6 +153,49 @@ describe('deploy engine', () => {
     expect(await store.list('staging', 10)).toHaveLength(0);
   });
 
+  it('refuses when the target is unreachable and deploy.reachable is require, and only warns by default', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const { closedPort } = await import('../support/servers.js');
+    const port = await closedPort();
+    const plan = { environment: 'staging', baseUrl: `http://127.0.0.1:${port}/`, settings: defaultSettings(), checks: [] };
+    const strict = { provider: 'none', reachable: 'require' };
+    const refusedOutcome = await runDeploy(request(strict, { plan }), deps(store, strict));
+    expect(refusedOutcome.status).toBe('refused');
+    expect(refusedOutcome.message).toMatch(/target reachable: .*connection refused/);
+    const lenient = { provider: 'none' };
+    const warned = await runDeploy(request(lenient, { plan }), deps(store, lenient));
+    expect(warned.status).toBe('success');
+    expect(warned.preflight.find((p) => p.name === 'target reachable')!.message).toContain('deploying anyway');
+  });
+
+  it('only adds statuses to an existing deployment when given its id', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const existing = await store.create({ environment: 'staging', version: 'v1', ref: 'a'.repeat(40), production: false, transient: false, autoInactive: true, description: 'made elsewhere' });
+    const spec = { provider: 'none' };
+    const outcome = await runDeploy(request(spec, { existingDeploymentId: existing.id, runId: undefined }), deps(store, spec));
+    expect(outcome).toMatchObject({ status: 'success', deploymentId: existing.id });
+    expect(await store.list('staging', 10)).toHaveLength(1);
+  });
+
+  it('queues behind a deployment in progress when deploy.concurrency is queue, then deploys', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const holder = await store.create({ environment: 'staging', version: 'v0', ref: 'b'.repeat(40), production: false, transient: false, autoInactive: true, description: 'x', runId: '9', runUrl: 'https://github.test/o/r/actions/runs/9' });
+    await store.setStatus(holder.id, { state: 'in_progress' });
+    setTimeout(() => void store.setStatus(holder.id, { state: 'success' }), 300);
+    // Waits are real but short: the clock's sleep is scaled down so the 5 s poll takes 50 ms.
+    const { systemClock } = await import('../../packages/checks/model.js');
+    const clock = { now: systemClock.now, sleep: (ms: number, signal?: AbortSignal) => systemClock.sleep(ms / 100, signal) };
+    const spec = { provider: 'none', concurrency: 'queue' };
+    const logger = log();
+    const outcome = await runDeploy(request(spec), { ...deps(store, spec, logger), clock });
+    expect(outcome.status).toBe('success');
+    expect(logger.lines.some((l) => l.includes('waiting for deployment'))).toBe(true);
+    expect(outcome.preflight.find((p) => p.name === 'no other deployment in progress')!.message).toContain('queued behind');
+  });
+
   it('plans without recording anything on a dry run', async () => {
     dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
     const store = new LocalDeploymentStore(dir);
