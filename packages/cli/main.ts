@@ -33,7 +33,7 @@ Usage:
   rollgate validate --url URL [--url URL ...] [--mcp-url URL] [--expected-status 2xx] [--max-latency-ms N] [--attempts N] [--retry-delay 1s]
   rollgate mcp-snapshot --config FILE [--environment NAME] --check NAME [--out FILE]
                              record the tools (names and input schemas) of a known-good MCP server for drift checks
-  rollgate deploy --config FILE --environment NAME --version V [--ref SHA] [--dry-run] [--state-dir DIR]
+  rollgate deploy --config FILE --environment NAME --version V [--ref SHA] [--dry-run] [--state-dir DIR] [--overrides YAML]
                              ship V with the environment's deploy provider, record it, wait until ready
   rollgate schema            print the JSON Schema of rollgate.yml
   rollgate version | help
@@ -197,6 +197,7 @@ const DEPLOY_OPTIONS = {
   ref: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'state-dir': { type: 'string' },
+  overrides: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
@@ -214,6 +215,7 @@ async function deployCommand(args: string[], io: CliIo): Promise<number> {
     env: io.env,
     secretValues: {},
     secrets,
+    ...(v.overrides ? { overrides: v.overrides } : {}),
   });
   if (!prepared.ok) return reportProblems(io, prepared.problems);
   const { plan, deploy, baseDir, ca } = prepared.prepared;

@@ -9,7 +9,9 @@ import { loadConfig } from '../config/load.js';
 import { planChecks, type ValidationPlan } from '../config/plan.js';
 import { configFromInputs, type ZeroConfigInputs as ZeroConfigFields } from '../config/zero-config.js';
 import type { ConfigProblem } from '../config/errors.js';
-import type { DeploySpec } from '../config/schema.js';
+import { Environment, type DeploySpec, type EnvironmentConfig, type RollgateConfig } from '../config/schema.js';
+import { NO_SOURCE, problemsFromIssues } from '../config/errors.js';
+import { load as loadYaml } from 'js-yaml';
 import type { Secrets } from '../config/secrets.js';
 import { runChecks } from '../checks/runner.js';
 import { closeHttpAgents } from '../checks/http-client.js';
@@ -31,6 +33,8 @@ export interface ValidateRequest {
   env: Record<string, string | undefined>;
   secretValues: Record<string, string>;
   secrets: Secrets;
+  /** YAML or JSON mapping laid over the chosen environment's section for this run (e.g. a per-PR url). */
+  overrides?: string;
 }
 
 export interface PreparedValidation {
@@ -68,6 +72,43 @@ function registerInlineSecrets(plan: ValidationPlan, secrets: Secrets): void {
       }
     }
   }
+}
+
+/**
+ * Lays the overrides mapping over one environment's section (objects merge key by key, anything else replaces) and
+ * validates the result with the same schema. Problems name the overrides input, not the file.
+ */
+function applyOverrides(
+  config: RollgateConfig,
+  environment: string,
+  text: string,
+): { ok: true; environment: EnvironmentConfig } | { ok: false; problems: ConfigProblem[] } {
+  let parsed: unknown;
+  try {
+    parsed = loadYaml(text);
+  } catch (error) {
+    return { ok: false, problems: [usageProblem(`does not parse as YAML or JSON: ${(error as Error).message.split('\n')[0]}`, 'overrides')] };
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { ok: false, problems: [usageProblem('expected a mapping of environment keys, e.g. "url: https://pr-42.example.com"', 'overrides')] };
+  }
+  const merged = deepMerge(config.environments[environment] ?? {}, parsed as Record<string, unknown>);
+  const checked = Environment.safeParse(merged);
+  if (checked.success) return { ok: true, environment: checked.data };
+  const problems = problemsFromIssues(checked.error.issues, { schema: Environment, data: merged, source: NO_SOURCE }).map((p) => ({
+    ...p,
+    path: `overrides${p.path ? `.${p.path}` : ''}`,
+  }));
+  return { ok: false, problems };
+}
+
+function deepMerge(base: unknown, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = base && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current) ? deepMerge(current, value as Record<string, unknown>) : value;
+  }
+  return out;
 }
 
 /** Why a file cannot serve as a PEM bundle of CA certificates, or undefined when it can. */
@@ -141,6 +182,11 @@ function prepareUnregistered(req: ValidateRequest): PrepareResult {
         problems: [usageProblem(`${file} defines several environments (${names.join(', ')}); choose one with --environment / the environment input`)],
       };
     }
+  }
+  if (req.overrides?.trim()) {
+    const applied = applyOverrides(loaded.config, environment, req.overrides);
+    if (!applied.ok) return applied;
+    loaded.config.environments[environment] = applied.environment;
   }
   const planned = planChecks(loaded.config, environment, loaded.source);
   if (!planned.ok) return planned;

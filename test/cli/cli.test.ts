@@ -236,6 +236,18 @@ describe('rollgate deploy (local state)', () => {
     expect(JSON.stringify(records)).not.toContain('1.2.0');
   });
 
+  it('lays --overrides over the environment for one run, and reports bad overrides as problems of that flag', async () => {
+    const file = join(dir, 'over.yml');
+    writeFileSync(file, `version: 1\nenvironments:\n  preview:\n    url: http://127.0.0.1:9/\n    checks: [{ name: h, type: http, url: /health }]\n    deploy: { provider: none }\n`);
+    const state = join(dir, 'state-over');
+    const good = await runCli(['deploy', '--config', file, '--environment', 'preview', '--version', 'pr-42', '--state-dir', state, '--overrides', `url: ${server.url}`]);
+    expect(good.code).toBe(0);
+    expect(good.stderr).toContain(`${server.url}/ answered 200`);
+    const bad = await runCli(['deploy', '--config', file, '--environment', 'preview', '--version', 'pr-42', '--state-dir', state, '--overrides', 'deploy: { provider: ftp }']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/overrides\.deploy\.provider: .*command.*http.*none/);
+  });
+
   it('exits 2 without --version', async () => {
     const run = await runCli(['deploy', '--environment', 'staging']);
     expect(run.code).toBe(2);

@@ -32,6 +32,7 @@ export async function run(): Promise<void> {
       env: process.env,
       secretValues: secretInput.values,
       secrets,
+      overrides: core.getInput('overrides'),
     });
     if (!prepared.ok) {
       for (const problem of prepared.problems) {
