@@ -159,27 +159,37 @@ export async function runDeploy(request: DeployRequest, deps: DeployDeps): Promi
     };
   };
 
-  if (!reconcile) {
-    if (holder) await waitForHolder(holder.summary, store, spec, clock, deps, record.id);
-    await store.setStatus(record.id, { state: 'in_progress', description: `deploying ${request.version}`.slice(0, 140), ...common });
-    const provided = await deps.provider.deploy({
-      version: request.version,
-      environment,
-      ...(environmentUrl ? { url: environmentUrl } : {}),
-      ref: request.ref,
-      ...(request.runUrl ? { runUrl: request.runUrl } : {}),
-      log,
-      signal: deps.signal ?? new AbortController().signal,
-      secrets: deps.secrets,
-      baseDir: request.baseDir,
-    });
-    if (!provided.ok) return finish('failure', provided.message);
-    log.info(provided.message);
-  }
+  try {
+    if (!reconcile) {
+      if (holder) await waitForHolder(holder.summary, store, spec, clock, deps, record.id);
+      await store.setStatus(record.id, { state: 'in_progress', description: `deploying ${request.version}`.slice(0, 140), ...common });
+      const provided = await deps.provider.deploy({
+        version: request.version,
+        environment,
+        ...(environmentUrl ? { url: environmentUrl } : {}),
+        ref: request.ref,
+        ...(request.runUrl ? { runUrl: request.runUrl } : {}),
+        log,
+        signal: deps.signal ?? new AbortController().signal,
+        secrets: deps.secrets,
+        baseDir: request.baseDir,
+      });
+      if (!provided.ok) return await finish('failure', provided.message);
+      log.info(provided.message);
+    }
 
-  const readiness = await waitUntilReady(request, deps, clock);
-  if (!readiness.ready) return finish('failure', readiness.message, readiness.results);
-  return finish('success', reconcile ? `already deployed by this run; ready again: ${readiness.message}` : `deployed ${request.version}; ${readiness.message}`, readiness.results);
+    const readiness = await waitUntilReady(request, deps, clock);
+    if (!readiness.ready) return await finish('failure', readiness.message, readiness.results);
+    return await finish('success', reconcile ? `already deployed by this run; ready again: ${readiness.message}` : `deployed ${request.version}; ${readiness.message}`, readiness.results);
+  } catch (error) {
+    // Never leave a record in progress: whatever broke, say so on the record before giving up.
+    const message = `deploy stopped: ${error instanceof Error ? error.message : String(error)}`;
+    try {
+      return await finish('error', message);
+    } catch {
+      throw error;
+    }
+  }
 }
 
 /** Any HTTP answer at all counts: a 404 or 503 still proves the target is there; only transport failures do not. */

@@ -196,6 +196,16 @@ describe('deploy engine', () => {
     expect(outcome.preflight.find((p) => p.name === 'no other deployment in progress')!.message).toContain('queued behind');
   });
 
+  it('marks the record as error instead of leaving it in progress when something breaks mid-deploy', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const spec = { provider: 'none' };
+    const broken = { kind: 'none' as const, deploy: async () => { throw new Error('provider blew up'); } };
+    const outcome = await runDeploy(request(spec), { ...deps(store, spec), provider: broken });
+    expect(outcome).toMatchObject({ status: 'error', message: 'deploy stopped: provider blew up' });
+    expect((await store.status(outcome.deploymentId!)).state).toBe('error');
+  });
+
   it('plans without recording anything on a dry run', async () => {
     dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
     const store = new LocalDeploymentStore(dir);
