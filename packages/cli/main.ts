@@ -13,6 +13,7 @@ import { resolve as resolvePath } from 'node:path';
 import { runDeploy } from '../deploy/deploy.js';
 import { providerFor } from '../deploy/providers/index.js';
 import { LocalDeploymentStore } from '../deploy/local-store.js';
+import { versionProblem } from '../deploy/ref.js';
 import { renderMarkdown, renderText } from '../report/render.js';
 import { ROLLGATE_VERSION } from '../version.js';
 
@@ -206,6 +207,8 @@ async function deployCommand(args: string[], io: CliIo): Promise<number> {
   if (!v) return EXIT.usage;
   if (!v.environment) return usageError(io, 'deploy needs --environment NAME');
   if (!v.version) return usageError(io, 'deploy needs --version V (a commit SHA or an image tag)');
+  const bad = versionProblem('--version', v.version) ?? (v.ref ? versionProblem('--ref', v.ref) : undefined);
+  if (bad) return usageError(io, bad);
   const host = cliHost(secrets, { verbose: v.verbose ?? false, stderr: io.stderr });
   const prepared = prepareValidation({
     ...(v.config ? { configPath: v.config } : {}),

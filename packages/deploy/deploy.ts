@@ -25,6 +25,8 @@ export interface DeployRequest {
   existingDeploymentId?: string;
   dryRun: boolean;
   runId?: string;
+  /** GITHUB_RUN_ATTEMPT: above 1 the run may already have a record. */
+  runAttempt?: number;
   runUrl?: string;
   baseDir: string;
   /** Whether a secret with this name is available (requiredSecrets). */
@@ -91,21 +93,54 @@ export async function runDeploy(request: DeployRequest, deps: DeployDeps): Promi
     if (!passed) return refused(preflight);
   }
 
+  const createRecord = () =>
+    store.create({
+      environment,
+      version: request.version,
+      ref: request.ref,
+      production: spec?.production ?? environment === 'production',
+      transient: spec?.transient ?? false,
+      // Per-PR previews (transient) must not deactivate each other.
+      autoInactive: !(spec?.transient ?? false),
+      description: `rollgate: ${request.version}`.slice(0, 140),
+      ...(request.runId ? { runId: request.runId } : {}),
+      ...(request.runUrl ? { runUrl: request.runUrl } : {}),
+    });
+
+  // A first attempt records itself before it looks at the others: two deploys started at the same moment then see each
+  // other, and the later one yields. A re-run (or an explicit id) looks for its record first.
+  const firstAttempt = !request.existingDeploymentId && (request.runAttempt ?? 1) <= 1;
+  let created = !request.dryRun && firstAttempt ? await createRecord() : undefined;
+  if (created) log.info(`created deployment ${created.id} of ${request.version} to ${environment} in ${store.description}`);
   const recent = await store.list(environment, LIST_LIMIT);
-  const ours = request.existingDeploymentId
+  const found = request.existingDeploymentId
     ? recent.find((d) => d.id === request.existingDeploymentId)
-    : request.runId
+    : !firstAttempt && request.runId
       ? recent.find((d) => d.runId === request.runId && d.version === request.version)
       : undefined;
-  const others = recent.filter((d) => d !== ours && d.id !== request.existingDeploymentId);
+  if (request.existingDeploymentId && !found) {
+    throw new Error(`deployment ${request.existingDeploymentId} was not found among the ${LIST_LIMIT} most recent deployments of ${environment}`);
+  }
+  if (found && request.existingDeploymentId && found.version !== request.version) {
+    preflight.push({ name: 'existing deployment matches', passed: false, message: `deployment ${found.id} is of version ${found.version}, not ${request.version}` });
+    return refused(preflight);
+  }
+  const mine = created ?? found;
+  // Our own run never holds the environment against itself (a re-run with another version included).
+  const others = recent.filter((d) => d.id !== mine?.id && !(request.runId && d.runId === request.runId));
+  const position = (d: DeploymentSummary) => recent.findIndex((r) => r.id === d.id);
+  // For a record just made, only older deployments can hold the environment; newer ones will yield to it.
+  const contenders = created && position(created) >= 0 ? others.filter((d) => position(d) > position(created!)) : others;
 
   // The newest other deployment tells both whether someone holds the environment and what the stable version is.
-  const { holder, previousVersion } = await inspectOthers(others, store, spec, clock);
+  const { holder, previousVersion } = await inspectOthers(contenders, store, spec, clock);
   if (holder) {
     const who = holder.summary.runUrl ? `run ${holder.summary.runUrl}` : `deployment ${holder.summary.id}`;
     if ((spec?.concurrency ?? 'refuse') === 'refuse') {
-      preflight.push({ name: 'no other deployment in progress', passed: false, message: `${environment} is being deployed by ${who} (version ${holder.summary.version}, ${holder.status.state}); wait for it or set deploy.concurrency: queue` });
-      return refused(preflight, previousVersion);
+      const message = `${environment} is being deployed by ${who} (version ${holder.summary.version}, ${holder.status.state}); wait for it or set deploy.concurrency: queue`;
+      preflight.push({ name: 'no other deployment in progress', passed: false, message });
+      if (created) await store.setStatus(created.id, { state: 'error', description: `refused: ${message}`.slice(0, 140), ...(request.runUrl ? { logUrl: request.runUrl } : {}) });
+      return { ...refused(preflight, previousVersion), ...(created ? { deploymentId: created.id } : {}) };
     }
     preflight.push({ name: 'no other deployment in progress', passed: true, message: `queued behind ${who}` });
   } else {
@@ -120,27 +155,16 @@ export async function runDeploy(request: DeployRequest, deps: DeployDeps): Promi
   // One record per run: a re-run (or an explicit id) reuses it.
   let record: DeploymentSummary;
   let reconcile = false;
-  if (ours) {
-    record = ours;
-    const current = await store.status(ours.id);
+  if (found) {
+    record = found;
+    const current = await store.status(found.id);
     reconcile = current.state === 'success';
-    log.info(`deployment ${ours.id} of this run already exists (${current.state}); ${reconcile ? 'reconciling it without deploying again' : 'continuing it'}`);
-  } else if (request.existingDeploymentId) {
-    throw new Error(`deployment ${request.existingDeploymentId} was not found among the recent deployments of ${environment}`);
+    const whose = request.existingDeploymentId ? 'the given deployment' : 'this run';
+    log.info(`deployment ${found.id} of ${whose} already exists (${current.state}); ${reconcile ? 'reconciling it without deploying again' : 'continuing it'}`);
   } else {
-    record = await store.create({
-      environment,
-      version: request.version,
-      ref: request.ref,
-      production: spec?.production ?? environment === 'production',
-      transient: spec?.transient ?? false,
-      // Per-PR previews (transient) must not deactivate each other.
-      autoInactive: !(spec?.transient ?? false),
-      description: `rollgate: ${request.version}`.slice(0, 140),
-      ...(request.runId ? { runId: request.runId } : {}),
-      ...(request.runUrl ? { runUrl: request.runUrl } : {}),
-    });
-    log.info(`created deployment ${record.id} of ${request.version} to ${environment} in ${store.description}`);
+    created ??= await createRecord();
+    record = created;
+    if (!firstAttempt) log.info(`created deployment ${record.id} of ${request.version} to ${environment} in ${store.description}`);
   }
 
   const environmentUrl = request.plan.baseUrl;
@@ -233,9 +257,8 @@ async function inspectOthers(
   // Newest first; stop at the first success (the stable version). Bounded so a long failing streak stays cheap.
   for (const summary of others.slice(0, 5)) {
     const status = await store.status(summary.id);
-    if (status.state === 'success' || status.state === 'inactive') {
-      return { ...(holder ? { holder } : {}), ...(status.state === 'success' ? { previousVersion: summary.version } : {}) };
-    }
+    // inactive: superseded after it succeeded (auto_inactive), so it was a stable version too.
+    if (status.state === 'success' || status.state === 'inactive') return { ...(holder ? { holder } : {}), previousVersion: summary.version };
     if (!holder && ACTIVE.has(status.state) && clock.now() - Date.parse(summary.createdAt) < staleAfter) holder = { summary, status };
   }
   return holder ? { holder } : {};

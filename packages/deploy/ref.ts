@@ -33,9 +33,18 @@ export function deploymentRef(source: RefSource): string | undefined {
 }
 
 /** The run's identity for idempotent records: the same across re-runs of the same workflow run. */
-export function runIdentity(env: Record<string, string | undefined>): { runId?: string; runUrl?: string } {
+export function runIdentity(env: Record<string, string | undefined>): { runId?: string; runAttempt?: number; runUrl?: string } {
   const runId = env.GITHUB_RUN_ID;
   if (!runId) return {};
   const runUrl = runUrlFromEnv(env);
-  return { runId, ...(runUrl ? { runUrl } : {}) };
+  const attempt = Number(env.GITHUB_RUN_ATTEMPT);
+  return { runId, ...(Number.isInteger(attempt) && attempt > 0 ? { runAttempt: attempt } : {}), ...(runUrl ? { runUrl } : {}) };
+}
+
+/** A version or ref is one line of printable text: it reaches logs, records and other tools' inputs. */
+export function versionProblem(name: string, value: string): string | undefined {
+  if (value.length > 256) return `${name}: ${value.length} characters is too long (at most 256)`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `${name}: contains a line break or control character (expected one line, e.g. a commit SHA or a tag like 1.4.2)`;
+  return undefined;
 }

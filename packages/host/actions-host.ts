@@ -6,7 +6,9 @@ import type { Annotation, Host } from './host.js';
 export function actionsHost(secrets: Secrets): Host {
   // core.setSecret masks a value in the runner's log; register every line of multi-line values too.
   secrets.onAdd((value) => core.setSecret(value));
-  const clean = (text: string) => secrets.redact(text);
+  // Untrusted text (versions, server answers, command output) must not start a line with `::`, or the runner would
+  // obey it as a workflow command (::set-output, ::add-mask, ::stop-commands...). A zero-width space defuses it.
+  const clean = (text: string) => secrets.redact(text).replace(/(^|\n)([ \t]*)::/g, '$1$2\u200b::');
   return {
     debug: (message) => core.debug(clean(message)),
     info: (message) => core.info(clean(message)),

@@ -146,6 +146,15 @@ describe('deploy action bundle', () => {
     expect(run.code).toBe(1);
     expect(run.outputs.status).toBe('refused');
     expect(run.stdout).toContain('https://github.test/octo-org/octo-repo/actions/runs/77');
-    expect(github.repository.deployments).toHaveLength(1);
+    const ours = github.repository.deployments.find((d) => String(d.id) === run.outputs['deployment-id'])!;
+    expect(ours.statuses.map((s) => s.state)).toEqual(['error']);
+  });
+
+  it('refuses a version with a line break, so it cannot smuggle workflow commands into the log', async () => {
+    const run = await runAction('deploy', inputs(config('true'), { version: '1.0\n::warning title=INJECTED::from version' }), { env: runnerEnv(), cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('contains a line break');
+    expect(run.stdout).not.toMatch(/^::warning title=INJECTED/m);
+    expect(github.repository.deployments).toHaveLength(0);
   });
 });

@@ -201,4 +201,6 @@ describe('validate action bundle', () => {
     expect(parseOutputFile(readFileSync(out, 'utf8'))).toMatchObject({ passed: 'false', 'failed-count': '1' });
     expect(readFileSync(summary, 'utf8')).toContain('FAILED');
   });
+
+
 });

@@ -113,7 +113,7 @@ describe('deploy engine', () => {
     const store = new LocalDeploymentStore(dir);
     const spec = { provider: 'command', command: 'echo ran >> runs.txt' };
     const first = await runDeploy(request(spec), deps(store, spec));
-    const second = await runDeploy(request(spec), deps(store, spec));
+    const second = await runDeploy(request(spec, { runAttempt: 2 }), deps(store, spec));
     expect(second).toMatchObject({ status: 'success', reconciled: true, deploymentId: first.deploymentId });
     expect(await store.list('staging', 10)).toHaveLength(1);
     const { readFileSync } = await import('node:fs');
@@ -136,11 +136,48 @@ describe('deploy engine', () => {
     const store = new LocalDeploymentStore(dir);
     const holder = await store.create({ environment: 'staging', version: 'v9', ref: 'b'.repeat(40), production: false, transient: false, autoInactive: true, description: 'x', runId: '77', runUrl: 'https://github.test/o/r/actions/runs/77' });
     await store.setStatus(holder.id, { state: 'in_progress' });
-    const spec = { provider: 'none' };
+    const spec = { provider: 'command', command: 'echo ran >> runs.txt' };
     const outcome = await runDeploy(request(spec), deps(store, spec));
     expect(outcome.status).toBe('refused');
     expect(outcome.message).toContain('https://github.test/o/r/actions/runs/77');
-    expect(await store.list('staging', 10)).toHaveLength(1);
+    // Its own record (made first, so simultaneous starts see each other) says why it stopped; nothing was deployed.
+    expect((await store.status(outcome.deploymentId!)).state).toBe('error');
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir, 'runs.txt'))).toBe(false);
+  });
+
+  it('lets only one of two deploys started at the same moment run', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const spec = { provider: 'command', command: 'sleep 0.3; echo "$ROLLGATE_VERSION" >> runs.txt' };
+    const [a, b] = await Promise.all([
+      runDeploy(request(spec, { runId: '1', version: 'r1' }), deps(store, spec)),
+      runDeploy(request(spec, { runId: '2', version: 'r2' }), deps(store, spec)),
+    ]);
+    expect([a.status, b.status].sort()).toEqual(['refused', 'success']);
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(join(dir, 'runs.txt'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('does not let a re-run of the same run with another version be refused by its own earlier record', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const stuck = await store.create({ environment: 'staging', version: 'v1', ref: 'a'.repeat(40), production: false, transient: false, autoInactive: true, description: 'x', runId: '101' });
+    await store.setStatus(stuck.id, { state: 'in_progress' });
+    const spec = { provider: 'none' };
+    const outcome = await runDeploy(request(spec, { version: 'v2', runAttempt: 2 }), deps(store, spec));
+    expect(outcome.status).toBe('success');
+  });
+
+  it('still reports previous-version when the step is re-run after it succeeded (the older one is inactive by then)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rollgate-deploy-'));
+    const store = new LocalDeploymentStore(dir);
+    const spec = { provider: 'none' };
+    await runDeploy(request(spec, { runId: '1', version: 'v1' }), deps(store, spec));
+    const first = await runDeploy(request(spec, { runId: '2', version: 'v2' }), deps(store, spec));
+    const rerun = await runDeploy(request(spec, { runId: '2', version: 'v2', runAttempt: 2 }), deps(store, spec));
+    expect(first.previousVersion).toBe('v1');
+    expect(rerun).toMatchObject({ reconciled: true, previousVersion: 'v1' });
   });
 
   it('refuses before touching anything when a required secret is missing', async () => {

@@ -9,7 +9,7 @@ import { prepareValidation } from '../../../packages/validate/validate.js';
 import { runDeploy } from '../../../packages/deploy/deploy.js';
 import { publishDeploy } from '../../../packages/deploy/publish.js';
 import { providerFor } from '../../../packages/deploy/providers/index.js';
-import { deploymentRef, runIdentity } from '../../../packages/deploy/ref.js';
+import { deploymentRef, runIdentity, versionProblem } from '../../../packages/deploy/ref.js';
 import { storeFor } from '../../../packages/deploy/store.js';
 
 export async function run(): Promise<void> {
@@ -44,6 +44,11 @@ export async function run(): Promise<void> {
     const ref = deploymentRef({ input: core.getInput('ref'), env: process.env });
     if (!ref) return core.setFailed('input ref: no commit to deploy (set ref, or run in a workflow where GITHUB_SHA is set)');
     const version = core.getInput('version') || ref;
+    const bad = versionProblem('input version', version) ?? versionProblem('input ref', ref);
+    if (bad) {
+      core.setOutput('status', 'error');
+      return core.setFailed(bad);
+    }
     const store = await storeFor({ token, env: process.env, cwd: process.cwd(), log: host, ...writeSpacing(process.env) });
     const { plan, deploy, baseDir } = prepared.prepared;
     const outcome = await runDeploy(
