@@ -15,13 +15,14 @@ import { startFakeGitHub, type FakeGitHub } from '../test/support/fake-github/in
 
 const root = join(import.meta.dirname, '..');
 
-async function deploy(github: FakeGitHub, dir: string, config: string, runId: string, version: string): Promise<number> {
+async function deploy(github: FakeGitHub, dir: string, config: string, runId: string, version: string, attempt: string): Promise<number> {
   const env = {
     PATH: process.env.PATH ?? '',
     GITHUB_ACTIONS: 'true',
     GITHUB_REPOSITORY: `${github.owner}/${github.repo}`,
     GITHUB_API_URL: github.url,
     GITHUB_RUN_ID: runId,
+    GITHUB_RUN_ATTEMPT: attempt,
     GITHUB_SHA: 'c'.repeat(40),
     GITHUB_OUTPUT: join(dir, 'out'),
     GITHUB_STEP_SUMMARY: join(dir, 'summary'),
@@ -46,16 +47,16 @@ async function main(): Promise<void> {
   writeFileSync(config, `version: 1\nchecks: [{ name: health, type: http, url: /health }]\nenvironments:\n  staging:\n    url: ${url}\n    deploy: { provider: none }\n`);
   const github = await startFakeGitHub();
   const rows: string[] = [];
-  const measure = async (name: string, runId: string, version: string) => {
+  const measure = async (name: string, runId: string, version: string, attempt = '1') => {
     github.resetCalls();
-    const code = await deploy(github, dir, config, runId, version);
+    const code = await deploy(github, dir, config, runId, version, attempt);
     const calls = github.calls.map((c) => `${c.method} ${c.template ?? c.path}`.replace('/repos/{owner}/{repo}', ''));
     rows.push(`| ${name} | ${code === 0 ? 'success' : `exit ${code}`} | ${github.count()} | ${calls.join('<br>')} |`);
   };
   try {
     await measure('first deploy of an environment', '1', 'v1');
     await measure('next deploy (previous one succeeded)', '2', 'v2');
-    await measure('re-run of the same run (reconcile)', '2', 'v2');
+    await measure('re-run of the same run, attempt 2 (reconcile)', '2', 'v2', '2');
   } finally {
     await github.close();
     service.close();
