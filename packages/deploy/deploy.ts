@@ -2,9 +2,9 @@
  * The deploy engine: pre-deployment checks, one idempotent deployment record, the provider, then readiness with the
  * check engine. It talks to the world only through a DeploymentStore and a DeployProvider.
  *
- * Records and API calls: list (1) + latest status of the newest other deployment (1, also gives previous-version) +
- * create (1) + in_progress (1) + success/failure (1). A re-run of the same run reuses its record and never creates a
- * second one.
+ * Records and API calls: create (1) + list (1) + latest status of the newest older deployment (1, also gives
+ * previous-version) + in_progress (1) + success/failure (1). A re-run of the same run reuses its record and never
+ * creates a second one.
  */
 import type { DeploySpec } from '../config/schema.js';
 import type { ValidationPlan } from '../config/plan.js';

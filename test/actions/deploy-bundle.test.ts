@@ -157,4 +157,10 @@ describe('deploy action bundle', () => {
     expect(run.stdout).not.toMatch(/^::warning title=INJECTED/m);
     expect(github.repository.deployments).toHaveLength(0);
   });
+
+  it('finishes when the deploy command leaves a background process holding its output', async () => {
+    const run = await runAction('deploy', inputs(config('sleep 8 & echo started')), { env: runnerEnv(), cwd: dir, timeoutMs: 30_000 });
+    expect(run.code).toBe(0);
+    expect(run.durationMs).toBeLessThan(6_000);
+  }, 40_000);
 });
