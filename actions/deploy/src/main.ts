@@ -1,9 +1,9 @@
 /** The deploy action: read inputs, run the deploy engine against GitHub Deployments, publish outputs and summary. */
 import * as core from '@actions/core';
 import { actionsHost } from '../../../packages/host/actions-host.js';
+import { annotateProblems, cancellationSignal } from '../../../packages/host/action-run.js';
 import { parseSecretInput } from '../../../packages/host/secret-input.js';
 import { parseBoolean } from '../../../packages/host/boolean.js';
-import { formatProblem } from '../../../packages/config/errors.js';
 import { secrets } from '../../../packages/config/secrets.js';
 import { prepareValidation } from '../../../packages/validate/validate.js';
 import { runDeploy } from '../../../packages/deploy/deploy.js';
@@ -14,8 +14,7 @@ import { storeFor } from '../../../packages/deploy/store.js';
 
 export async function run(): Promise<void> {
   const host = actionsHost(secrets);
-  const cancel = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => cancel.abort(new Error('the run was cancelled')));
+  const cancelled = cancellationSignal();
   try {
     const secretInput = parseSecretInput(core.getInput('secrets'), secrets);
     if (!secretInput.ok) return core.setFailed(secretInput.message);
@@ -35,11 +34,8 @@ export async function run(): Promise<void> {
       overrides: core.getInput('overrides'),
     });
     if (!prepared.ok) {
-      for (const problem of prepared.problems) {
-        host.error(formatProblem(problem), problem.file ? { file: problem.file, line: problem.line, col: problem.col, title: 'rollgate config' } : {});
-      }
       core.setOutput('status', 'error');
-      return core.setFailed(`configuration has ${prepared.problems.length} problem(s); see the errors above`);
+      return core.setFailed(annotateProblems(host, prepared.problems));
     }
     const ref = deploymentRef({ input: core.getInput('ref'), env: process.env });
     if (!ref) return core.setFailed('input ref: no commit to deploy (set ref, or run in a workflow where GITHUB_SHA is set)');
@@ -63,7 +59,7 @@ export async function run(): Promise<void> {
         baseDir,
         hasSecret: (name) => Boolean(secretInput.values[name] ?? process.env[name]),
       },
-      { store, provider: providerFor(deploy), log: host, secrets, signal: cancel.signal, ...(prepared.prepared.ca ? { ca: prepared.prepared.ca } : {}) },
+      { store, provider: providerFor(deploy), log: host, secrets, signal: cancelled, ...(prepared.prepared.ca ? { ca: prepared.prepared.ca } : {}) },
     );
     await publishDeploy(outcome, environment, version, host);
     if (outcome.status !== 'success' && outcome.status !== 'dry-run') core.setFailed(outcome.message);

@@ -3,18 +3,16 @@ import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { actionsHost } from '../../../packages/host/actions-host.js';
+import { annotateProblems, cancellationSignal } from '../../../packages/host/action-run.js';
 import { parseSecretInput } from '../../../packages/host/secret-input.js';
 import { parseMultiline } from '../../../packages/config/zero-config.js';
-import { formatProblem } from '../../../packages/config/errors.js';
 import { secrets } from '../../../packages/config/secrets.js';
 import { executeValidation, prepareValidation, writeJsonReport } from '../../../packages/validate/validate.js';
 import { publishValidation } from '../../../packages/validate/publish.js';
 
 export async function run(): Promise<void> {
   const host = actionsHost(secrets);
-  // A cancelled job gets SIGINT, then SIGTERM: stop the checks, and still publish what was seen.
-  const cancel = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => cancel.abort(new Error('the run was cancelled')));
+  const cancelled = cancellationSignal();
   try {
     const secretInput = parseSecretInput(core.getInput('secrets'), secrets);
     if (!secretInput.ok) return core.setFailed(secretInput.message);
@@ -35,13 +33,10 @@ export async function run(): Promise<void> {
       secrets,
     });
     if (!prepared.ok) {
-      for (const problem of prepared.problems) {
-        host.error(formatProblem(problem), problem.file ? { file: problem.file, line: problem.line, col: problem.col, title: 'rollgate config' } : {});
-      }
       core.setOutput('passed', 'false');
-      return core.setFailed(`configuration has ${prepared.problems.length} problem(s); see the errors above`);
+      return core.setFailed(annotateProblems(host, prepared.problems));
     }
-    const report = await executeValidation(prepared.prepared, { log: host, secrets, signal: cancel.signal });
+    const report = await executeValidation(prepared.prepared, { log: host, secrets, signal: cancelled });
     const reportDir = core.getInput('report-dir') || join(process.env.RUNNER_TEMP || tmpdir(), 'rollgate');
     const written = await writeJsonReport(report, reportDir, secrets);
     if (!written.ok) host.warning(written.message);
