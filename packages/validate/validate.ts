@@ -82,7 +82,7 @@ function applyOverrides(
   config: RollgateConfig,
   environment: string,
   text: string,
-): { ok: true; environment: EnvironmentConfig } | { ok: false; problems: ConfigProblem[] } {
+): { ok: true; environment: EnvironmentConfig; keys: ReadonlySet<string> } | { ok: false; problems: ConfigProblem[] } {
   let parsed: unknown;
   try {
     parsed = loadYaml(text);
@@ -94,12 +94,21 @@ function applyOverrides(
   }
   const merged = deepMerge(config.environments[environment] ?? {}, parsed as Record<string, unknown>);
   const checked = Environment.safeParse(merged);
-  if (checked.success) return { ok: true, environment: checked.data };
+  if (checked.success) return { ok: true, environment: checked.data, keys: new Set(Object.keys(parsed as Record<string, unknown>)) };
   const problems = problemsFromIssues(checked.error.issues, { schema: Environment, data: merged, source: NO_SOURCE }).map((p) => ({
     ...p,
     path: `overrides${p.path ? `.${p.path}` : ''}`,
   }));
   return { ok: false, problems };
+}
+
+/** A planning problem under a key the overrides replaced is the overrides' problem, not the file's. */
+function blameOverrides(problem: ConfigProblem, environment: string, overridden: ReadonlySet<string>): ConfigProblem {
+  const prefix = `environments.${environment}.`;
+  if (!problem.path.startsWith(prefix)) return problem;
+  const rest = problem.path.slice(prefix.length);
+  if (!overridden.has(rest.split('.')[0]!)) return problem;
+  return { file: '', line: 0, col: 0, path: `overrides.${rest}`, message: problem.message, ...(problem.hint ? { hint: problem.hint } : {}) };
 }
 
 function deepMerge(base: unknown, over: Record<string, unknown>): Record<string, unknown> {
@@ -183,13 +192,15 @@ function prepareUnregistered(req: ValidateRequest): PrepareResult {
       };
     }
   }
+  let overridden: ReadonlySet<string> = new Set();
   if (req.overrides?.trim()) {
     const applied = applyOverrides(loaded.config, environment, req.overrides);
     if (!applied.ok) return applied;
     loaded.config.environments[environment] = applied.environment;
+    overridden = applied.keys;
   }
   const planned = planChecks(loaded.config, environment, loaded.source);
-  if (!planned.ok) return planned;
+  if (!planned.ok) return { ok: false, problems: planned.problems.map((p) => blameOverrides(p, environment, overridden)) };
   const baseDir = dirname(file);
   const caFile = planned.plan.settings.caFile;
   let ca: string | undefined;

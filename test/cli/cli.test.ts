@@ -246,6 +246,9 @@ describe('rollgate deploy (local state)', () => {
     const bad = await runCli(['deploy', '--config', file, '--environment', 'preview', '--version', 'pr-42', '--state-dir', state, '--overrides', 'deploy: { provider: ftp }']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/overrides\.deploy\.provider: .*command.*http.*none/);
+    const badUrl = await runCli(['deploy', '--config', file, '--environment', 'preview', '--version', 'pr-42', '--state-dir', state, '--overrides', 'url: ftp://nope']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/^overrides\.url: /m);
   });
 
   it('exits 2 without --version', async () => {
