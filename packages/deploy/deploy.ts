@@ -133,7 +133,7 @@ export async function runDeploy(request: DeployRequest, deps: DeployDeps): Promi
   const contenders = created && position(created) >= 0 ? others.filter((d) => position(d) > position(created!)) : others;
 
   // The newest other deployment tells both whether someone holds the environment and what the stable version is.
-  const { holder, previousVersion } = await inspectOthers(contenders, store, spec, clock);
+  const { holder, previousVersion } = await inspectOthers(contenders, store, spec, clock, log);
   if (holder) {
     const who = holder.summary.runUrl ? `run ${holder.summary.runUrl}` : `deployment ${holder.summary.id}`;
     if ((spec?.concurrency ?? 'refuse') === 'refuse') {
@@ -250,6 +250,7 @@ async function inspectOthers(
   store: DeploymentStore,
   spec: DeploySpec | undefined,
   clock: Clock,
+  log: Logger,
 ): Promise<{ holder?: { summary: DeploymentSummary; status: DeploymentStatus }; previousVersion?: string }> {
   // A deployment left active for longer than a deploy may take is abandoned, not a holder.
   const staleAfter = (spec?.timeout ?? 30 * 60_000) + (spec?.readiness?.timeout ?? 300_000);
@@ -259,7 +260,12 @@ async function inspectOthers(
     const status = await store.status(summary.id);
     // inactive: superseded after it succeeded (auto_inactive), so it was a stable version too.
     if (status.state === 'success' || status.state === 'inactive') return { ...(holder ? { holder } : {}), previousVersion: summary.version };
-    if (!holder && ACTIVE.has(status.state) && clock.now() - Date.parse(summary.createdAt) < staleAfter) holder = { summary, status };
+    if (!holder && ACTIVE.has(status.state) && clock.now() - Date.parse(summary.createdAt) < staleAfter) {
+      // A run that finished without finishing its deployment (a killed runner) holds nothing.
+      const finished = summary.runId && store.runFinished ? await store.runFinished(summary.runId) : undefined;
+      if (finished) log.warning(`deployment ${summary.id} was left ${status.state} by ${summary.runUrl ?? `run ${summary.runId}`}, which has finished; not waiting for it`);
+      else holder = { summary, status };
+    }
   }
   return holder ? { holder } : {};
 }

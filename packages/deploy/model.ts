@@ -57,6 +57,11 @@ export interface DeploymentStore {
   /** The latest status of a deployment (one call on GitHub); `pending` when it has none. */
   status(id: string): Promise<DeploymentStatus>;
   create(input: CreateDeployment): Promise<DeploymentSummary>;
+  /**
+   * Whether the run that made a deployment has finished (one call on GitHub; needs `actions: read`). A deployment still
+   * `in_progress` whose run has finished was abandoned (the runner died) and holds nothing. Undefined when unknown.
+   */
+  runFinished?(runId: string): Promise<boolean | undefined>;
   setStatus(id: string, status: DeploymentStatus & { autoInactive?: boolean }): Promise<void>;
 }
 

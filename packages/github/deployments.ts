@@ -118,6 +118,17 @@ export class GitHubDeploymentStore implements DeploymentStore {
     return latest ? statusOf(latest) : { state: 'pending' };
   }
 
+  async runFinished(runId: string): Promise<boolean | undefined> {
+    if (!/^\d+$/.test(runId)) return undefined;
+    try {
+      const { data } = await this.octokit.rest.actions.getWorkflowRun({ owner: this.owner, repo: this.repo, run_id: Number(runId) });
+      return data.status === 'completed';
+    } catch {
+      // Without actions: read, or for a run of another repository, the answer is simply unknown.
+      return undefined;
+    }
+  }
+
   async create(input: CreateDeployment): Promise<DeploymentSummary> {
     const payload = {
       ...(input.payload ?? {}),

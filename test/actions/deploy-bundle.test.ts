@@ -163,4 +163,13 @@ describe('deploy action bundle', () => {
     expect(run.code).toBe(0);
     expect(run.durationMs).toBeLessThan(6_000);
   }, 40_000);
+
+  it('does not wait for a deployment left in progress by a run that has finished (a killed runner)', async () => {
+    github.seedRun(77, 'completed', 'cancelled');
+    github.seedDeployment({ environment: 'staging', ref: 'd'.repeat(40), sha: 'd'.repeat(40), payload: { version: 'v9', runId: '77', runUrl: 'https://github.test/octo-org/octo-repo/actions/runs/77' }, states: ['in_progress'] });
+    const run = await runAction('deploy', inputs(config('true')), { env: runnerEnv(), cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.outputs.status).toBe('success');
+    expect(run.stdout).toContain('which has finished; not waiting for it');
+  });
 });

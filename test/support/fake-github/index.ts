@@ -180,6 +180,8 @@ export interface FakeGitHub {
   /** Returns the violations so far and forgets them (for tests that provoke violations on purpose). */
   takeViolations(): Violation[];
   seedRef(name: string, sha: string): void;
+  /** A workflow run of the default repository, for GET /repos/{owner}/{repo}/actions/runs/{run_id}. */
+  seedRun(id: number, status: 'queued' | 'in_progress' | 'completed', conclusion?: string | null): void;
   seedCommitStatus(sha: string, context: string, state: 'error' | 'failure' | 'pending' | 'success'): void;
   seedPull(input: SeedPull): IssueRecord;
   seedCommitPulls(sha: string, numbers: number[]): void;
@@ -469,6 +471,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       throw new Error(`The fake GitHub saw ${violations.length} request(s) that the real API would reject or that it cannot answer:\n${lines.join('\n')}`);
     },
     takeViolations: () => violations.splice(0, violations.length),
+    seedRun(id, status, conclusion = status === 'completed' ? 'failure' : null) {
+      defaultRepo.runs.set(id, { status, conclusion });
+    },
     seedRef(name, sha) {
       defaultRepo.refs.set(name, sha.toLowerCase());
     },

@@ -811,8 +811,16 @@ const pullsForCommit: Handler = (request, repo, ctx) => {
 
 const getRepo: Handler = (_request, repo, ctx) => ok(repoJson(ctx, repo));
 
+const getWorkflowRun: Handler = (request, repo, ctx) => {
+  const id = int(request.params.run_id);
+  const run = repo.runs.get(id);
+  if (!run) return notFound(request);
+  return ok({ id, name: 'release', status: run.status, conclusion: run.conclusion, run_attempt: 1, html_url: `${repoHtml(repo)}/actions/runs/${id}`, repository: repoJson(ctx, repo) });
+};
+
 export const HANDLERS: Record<string, Handler> = {
   'repos/get': getRepo,
+  'actions/get-workflow-run': getWorkflowRun,
   'repos/list-deployments': listDeployments,
   'repos/create-deployment': createDeployment,
   'repos/get-deployment': getDeployment,

@@ -109,6 +109,8 @@ export interface RepoState {
   refs: Map<string, string>;
   /** Oldest first. */
   deployments: DeploymentRecord[];
+  /** Workflow runs by id: whether each is still going (GET /actions/runs/{run_id}). */
+  runs: Map<number, { status: 'queued' | 'in_progress' | 'completed'; conclusion: string | null }>;
   issues: Map<number, IssueRecord>;
   /** Oldest first. */
   comments: CommentRecord[];
@@ -149,6 +151,7 @@ export class FakeState {
       private: options.private ?? false,
       refs: new Map(),
       deployments: [],
+      runs: new Map(),
       issues: new Map(),
       comments: [],
       labels: new Map(),
