@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, parseOutputFile, runAction } from '../support/run-action.js';
+import { runProcess } from '../support/process.js';
 import { closedPort, startHttpServer, type TestServer } from '../support/servers.js';
 import { everythingServer, startLegacyMcpServer, startModernMcpServer } from '../support/mcp-servers.js';
 
@@ -180,21 +181,16 @@ describe('validate action bundle', () => {
   });
 
   it('publishes what it saw, saying the run was cancelled, when the job is cancelled (SIGTERM)', async () => {
-    const { spawn } = await import('node:child_process');
     const { startTcpServer } = await import('../support/servers.js');
     const silent = await startTcpServer(() => undefined);
     const out = join(dir, 'cancel-out');
     const summary = join(dir, 'cancel-summary');
     writeFileSync(out, '');
     writeFileSync(summary, '');
-    const child = spawn(process.execPath, [join(ROOT, 'dist/validate/index.js')], {
+    const { code, stdout } = await runProcess(process.execPath, [join(ROOT, 'dist/validate/index.js')], {
       env: { PATH: process.env.PATH ?? '', INPUT_URL: `${silent.url}/hang`, GITHUB_OUTPUT: out, GITHUB_STEP_SUMMARY: summary, RUNNER_TEMP: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      terminateAfterMs: 1500,
     });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    setTimeout(() => child.kill('SIGTERM'), 1500);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     await silent.close();
     expect(code).toBe(1);
     expect(stdout).toContain('the run was cancelled');

@@ -1,28 +1,29 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runCircuitBreakerCheck } from '../../packages/checks/kinds/circuit-breaker.js';
-import { closeHttpAgents } from '../../packages/checks/http-client.js';
 import { systemClock, type AttemptContext, type Logger } from '../../packages/checks/model.js';
 import type { CircuitBreakerCheckSpec } from '../../packages/config/schema.js';
-import { startStatusService, type StatusService, type StatusServiceOptions } from '../../examples/status-service/server.js';
+import { statusServices } from '../support/status-service.js';
+import type { StatusServiceOptions } from '../../examples/status-service/server.js';
 
 // Small breaker settings keep each scenario to a second or two: 150 ms dependency timeout, opens after 2 failures,
 // half-open after 400 ms.
 const FAST: StatusServiceOptions = { dependencyTimeoutMs: 150, breaker: { failures: 2, halfOpenAfterMs: 400 } };
 
-const running: StatusService[] = [];
-async function service(options: StatusServiceOptions = FAST): Promise<StatusService> {
-  const started = await startStatusService(options);
-  running.push(started);
-  return started;
-}
+const service = statusServices(FAST);
 
+const plainServers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await closeHttpAgents();
+  await Promise.all(
+    plainServers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
 });
 
 function spec(base: string, extra: Partial<CircuitBreakerCheckSpec> = {}): CircuitBreakerCheckSpec {
@@ -189,12 +190,6 @@ async function plainServer(handler: Parameters<typeof createServer>[1]): Promise
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  running.push({
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  } as StatusService);
+  plainServers.push(server);
   return Object.assign(server, { url });
 }

@@ -185,12 +185,7 @@ describe('interruptions and unwritable places', () => {
   it('says the run was cancelled (not that a deadline passed) on SIGTERM, prints the result and exits 1', async () => {
     const sockets: Socket[] = [];
     const silent = await startTcpServer((socket) => sockets.push(socket));
-    const { spawn } = await import('node:child_process');
-    const child = spawn(join(ROOT, 'bin/rollgate'), ['validate', '--url', `${silent.url}/hang`], { env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    setTimeout(() => child.kill('SIGTERM'), 1500);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stdout } = await runCli(['validate', '--url', `${silent.url}/hang`], { terminateAfterMs: 1500 });
     await silent.close();
     expect(code).toBe(1);
     expect(stdout).toContain('the run was cancelled');

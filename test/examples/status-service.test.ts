@@ -1,23 +1,12 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { generate } from 'selfsigned';
-import { closeHttpAgents, httpRequest } from '../../packages/checks/http-client.js';
-import { startStatusService, type StatusService, type StatusServiceOptions } from '../../examples/status-service/server.js';
+import { httpRequest } from '../../packages/checks/http-client.js';
+import { statusServices } from '../support/status-service.js';
+import { startStatusService } from '../../examples/status-service/server.js';
 
-const running: StatusService[] = [];
-async function service(options: StatusServiceOptions = {}): Promise<StatusService> {
-  const started = await startStatusService(options);
-  running.push(started);
-  return started;
-}
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await closeHttpAgents();
-});
+const service = statusServices();
 
 interface Answer {
   status: number;

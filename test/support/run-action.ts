@@ -2,7 +2,7 @@
  * Runs a committed action bundle exactly as the GitHub runner does: `node dist/<name>/index.js` with INPUT_* variables,
  * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files. Returns what the runner would see.
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from './process.js';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,22 +58,15 @@ export async function runAction(
   };
   // The runner upper-cases the name and keeps dashes; spaces become underscores.
   for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.replace(/ /g, '_').toUpperCase()}`] = value;
-  const started = Date.now();
-  const child = spawn(process.execPath, [join(ROOT, 'dist', name, 'index.js')], { cwd: options.cwd ?? dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-  const code = await new Promise<number | null>((resolveExit) => child.on('close', (c) => resolveExit(c)));
-  clearTimeout(timer);
+  const run = await runProcess(process.execPath, [join(ROOT, 'dist', name, 'index.js')], {
+    env,
+    cwd: options.cwd ?? dir,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
   const result: ActionRun = {
-    code,
-    stdout,
-    stderr,
+    ...run,
     outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
     summary: readFileSync(summaryFile, 'utf8'),
-    durationMs: Date.now() - started,
   };
   rmSync(dir, { recursive: true, force: true });
   return result;
